@@ -1,0 +1,92 @@
+import { SipParseError } from "../errors.js";
+import { closingQuote, skipWs, trimEndWs, unquote } from "../syntax.js";
+import { parseUri, type Uri } from "../uri.js";
+import { Params, parseParams } from "./params.js";
+
+/**
+ * name-addr or addr-spec with header parameters: From, To, Contact, Route, Record-Route, Path,
+ * Reply-To… (RFC 3261 §20.10, §25.1). The URI stays text until asked for, so a proxy that only
+ * needs the tag never parses it.
+ */
+export interface NameAddr {
+  /** Display name with quotes removed, or undefined. Bytes as on the wire (latin1 string). */
+  displayName: string | undefined;
+  /** The URI text (without `<>`). */
+  uri: string;
+  params: Params;
+  /** Whether the URI was written in `<…>` (always written so when formatted with params). */
+  angle: boolean;
+}
+
+export function nameAddrUri(n: NameAddr): Uri {
+  return parseUri(n.uri);
+}
+
+export function tagOf(n: NameAddr): string | undefined {
+  return n.params.get("tag") ?? undefined;
+}
+
+/** Parses one value, s[start, end) (already split at commas). */
+export function parseNameAddr(s: string, start = 0, end = s.length, header = "name-addr"): NameAddr {
+  let i = skipWs(s, start, end);
+  end = trimEndWs(s, i, end);
+  let displayName: string | undefined;
+  let lt = -1;
+  if (s.charCodeAt(i) === 0x22) {
+    const q = closingQuote(s, i, end);
+    if (q < 0) throw new SipParseError("BAD_NAME_ADDR", "unterminated display name", i, header);
+    displayName = unquote(s.slice(i, q + 1));
+    i = skipWs(s, q + 1, end);
+    if (s.charCodeAt(i) !== 0x3c) throw new SipParseError("BAD_NAME_ADDR", "expected '<' after display name", i, header);
+    lt = i;
+  } else {
+    // A '<' before any ';' means name-addr (an unquoted display name may precede it).
+    for (let j = i; j < end; j++) {
+      const c = s.charCodeAt(j);
+      if (c === 0x3c) {
+        lt = j;
+        break;
+      }
+      if (c === 0x3b) break;
+    }
+    if (lt > i) {
+      const nameEnd = trimEndWs(s, i, lt);
+      if (nameEnd > i) displayName = s.slice(i, nameEnd);
+    }
+  }
+  if (lt >= 0) {
+    const gt = s.indexOf(">", lt);
+    if (gt < 0 || gt >= end) throw new SipParseError("BAD_NAME_ADDR", "missing '>'", lt, header);
+    const uri = s.slice(skipWs(s, lt + 1, gt), trimEndWs(s, lt + 1, gt));
+    if (uri.length === 0) throw new SipParseError("BAD_NAME_ADDR", "empty URI", lt, header);
+    return { displayName, uri, params: parseParams(s, gt + 1, end, "BAD_NAME_ADDR", header), angle: true };
+  }
+  // addr-spec: parameters after ';' belong to the header, not the URI (RFC 3261 §20.10).
+  let semi = s.indexOf(";", i);
+  if (semi < 0 || semi > end) semi = end;
+  const uriEnd = trimEndWs(s, i, semi);
+  if (uriEnd === i) throw new SipParseError("BAD_NAME_ADDR", "empty URI", i, header);
+  for (let j = i; j < uriEnd; j++) {
+    if (s.charCodeAt(j) <= 0x20) throw new SipParseError("BAD_NAME_ADDR", "whitespace in addr-spec", j, header);
+  }
+  return {
+    displayName: undefined,
+    uri: s.slice(i, uriEnd),
+    params: parseParams(s, semi, end, "BAD_NAME_ADDR", header),
+    angle: false,
+  };
+}
+
+export function formatNameAddr(n: NameAddr): string {
+  const name = n.displayName !== undefined ? `${quoteDisplayName(n.displayName)} ` : "";
+  const needsAngle = n.angle || name !== "" || n.params.size > 0 || /[;,?]/.test(n.uri);
+  return `${name}${needsAngle ? `<${n.uri}>` : n.uri}${n.params.toString()}`;
+}
+
+function quoteDisplayName(name: string): string {
+  return `"${name.replace(/["\\]/g, "\\$&")}"`;
+}
+
+export function newNameAddr(uri: string, params?: Params, displayName?: string): NameAddr {
+  return { displayName, uri, params: params ?? new Params(), angle: true };
+}
