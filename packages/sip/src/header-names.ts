@@ -151,14 +151,14 @@ export function identifyHeader(s: string, start: number, end: number): HeaderId 
           return HeaderId.Other;
       }
     case 2:
-      return equalsLower(s, start, end, "to") ? HeaderId.To : HeaderId.Other;
+      return first === 0x74 && equalsLower(s, start, end, "to") ? HeaderId.To : HeaderId.Other;
     case 3:
-      return equalsLower(s, start, end, "via") ? HeaderId.Via : HeaderId.Other;
+      return first === 0x76 && equalsLower(s, start, end, "via") ? HeaderId.Via : HeaderId.Other;
     case 4:
       if (first === 0x66) return equalsLower(s, start, end, "from") ? HeaderId.From : HeaderId.Other;
-      return equalsLower(s, start, end, "cseq") ? HeaderId.CSeq : HeaderId.Other;
+      return first === 0x63 && equalsLower(s, start, end, "cseq") ? HeaderId.CSeq : HeaderId.Other;
     case 5:
-      return equalsLower(s, start, end, "route") ? HeaderId.Route : HeaderId.Other;
+      return first === 0x72 && equalsLower(s, start, end, "route") ? HeaderId.Route : HeaderId.Other;
     case 7:
       if (first === 0x63) {
         if (equalsLower(s, start, end, "call-id")) return HeaderId.CallId;
@@ -166,11 +166,17 @@ export function identifyHeader(s: string, start: number, end: number): HeaderId 
       }
       return HeaderId.Other;
     case 12:
-      if (first === 0x6d) return equalsLower(s, start, end, "max-forwards") ? HeaderId.MaxForwards : HeaderId.Other;
-      if (first === 0x72) return equalsLower(s, start, end, "record-route") ? HeaderId.RecordRoute : HeaderId.Other;
-      return equalsLower(s, start, end, "content-type") ? HeaderId.ContentType : HeaderId.Other;
+      if (first === 0x6d)
+        return equalsLower(s, start, end, "max-forwards") ? HeaderId.MaxForwards : HeaderId.Other;
+      if (first === 0x72)
+        return equalsLower(s, start, end, "record-route") ? HeaderId.RecordRoute : HeaderId.Other;
+      return first === 0x63 && equalsLower(s, start, end, "content-type")
+        ? HeaderId.ContentType
+        : HeaderId.Other;
     case 14:
-      return equalsLower(s, start, end, "content-length") ? HeaderId.ContentLength : HeaderId.Other;
+      return first === 0x63 && equalsLower(s, start, end, "content-length")
+        ? HeaderId.ContentLength
+        : HeaderId.Other;
     default:
       return HeaderId.Other;
   }
@@ -178,6 +184,7 @@ export function identifyHeader(s: string, start: number, end: number): HeaderId 
 
 /** True when `s[start, end)` names the header `key` (full or compact form, any case). */
 export function nameMatches(s: string, start: number, end: number, key: HeaderNameKey): boolean {
-  if (end - start === 1) return key.compact !== "" && (s.charCodeAt(start) | 0x20) === key.compact.charCodeAt(0);
+  if (end - start === 1)
+    return key.compact !== "" && (s.charCodeAt(start) | 0x20) === key.compact.charCodeAt(0);
   return equalsLower(s, start, end, key.lower);
 }

@@ -3,7 +3,7 @@ import { HeaderId, type HeaderNameKey, headerKey, nameMatches } from "./header-n
 import { type CSeq, parseCSeq } from "./headers/cseq.js";
 import { type NameAddr, parseNameAddr, tagOf } from "./headers/name-addr.js";
 import { parseVia, type Via } from "./headers/via.js";
-import { parseDecimal, splitCommaRanges } from "./syntax.js";
+import { firstValueEnd, parseDecimal, splitCommaRanges } from "./syntax.js";
 
 /** One header line as the message holds it after a change. */
 interface HeaderLine {
@@ -24,7 +24,7 @@ export const FOLDED = 0x100;
 
 /** The received form of a message: what the parser hands to the constructors below. */
 export interface ReceivedParts {
-  /** latin1 text of the start line and headers, through the CRLF of the last header. */
+  /** latin1 text of the message (start line, headers, and whatever follows: only offsets from `index` are read). */
   readonly head: string;
   readonly index: HeaderIndex;
   /** Offset in `head` where the first header line starts. */
@@ -35,6 +35,10 @@ export interface ReceivedParts {
 }
 
 const EMPTY = Buffer.alloc(0);
+const VIA = headerKey("Via");
+const CSEQ = headerKey("CSeq");
+const CALL_ID = headerKey("Call-ID");
+const MAX_FORWARDS = headerKey("Max-Forwards");
 
 /**
  * A SIP message that keeps the bytes it was received as. Header values are latin1 strings (one
@@ -50,6 +54,7 @@ export abstract class SipMessage {
   #bytes: Buffer | null;
   #body: Buffer;
   #cache: {
+    topVia?: Via | null;
     vias?: Via[];
     cseq?: CSeq;
     from?: NameAddr;
@@ -116,13 +121,20 @@ export abstract class SipMessage {
 
   /** First header line's value for `name` (any spelling or compact form), or undefined. */
   header(name: string): string | undefined {
-    const i = this.#firstIndex(headerKey(name));
+    return this.#first(headerKey(name));
+  }
+
+  #first(key: HeaderNameKey): string | undefined {
+    const i = this.#firstIndex(key);
     return i < 0 ? undefined : this.headerValueAt(i);
   }
 
   /** Every line's value for `name`, in order (a line may itself hold several comma-separated values). */
   headerLines(name: string): string[] {
-    const key = headerKey(name);
+    return this.#lines_(headerKey(name));
+  }
+
+  #lines_(key: HeaderNameKey): string[] {
     const out: string[] = [];
     const n = this.headerCount;
     for (let i = 0; i < n; i++) if (this.#matches(i, key)) out.push(this.headerValueAt(i));
@@ -150,7 +162,7 @@ export abstract class SipMessage {
     let v = this.#cache.vias;
     if (!v) {
       v = [];
-      for (const line of this.headerLines("Via")) {
+      for (const line of this.#lines_(VIA)) {
         const r = splitCommaRanges(line);
         for (let j = 0; j < r.length; j += 2) v.push(parseVia(line, r[j], r[j + 1]));
       }
@@ -159,15 +171,19 @@ export abstract class SipMessage {
     return v;
   }
 
-  /** The top Via, the one a transaction is matched on; undefined when the message has none. */
+  /** The top Via, the one a transaction is matched on; undefined when the message has none. Parses only that value. */
   topVia(): Via | undefined {
-    return this.vias()[0];
+    if (this.#cache.topVia === undefined) {
+      const line = this.#first(VIA);
+      this.#cache.topVia = line === undefined ? null : parseVia(line, 0, firstValueEnd(line));
+    }
+    return this.#cache.topVia ?? undefined;
   }
 
   cseq(): CSeq {
     let c = this.#cache.cseq;
     if (!c) {
-      const v = this.header("CSeq");
+      const v = this.#first(CSEQ);
       if (v === undefined) throw new SipParseError("MISSING_HEADER", "no CSeq header", -1, "CSeq");
       c = parseCSeq(v);
       this.#cache.cseq = c;
@@ -176,7 +192,7 @@ export abstract class SipMessage {
   }
 
   callId(): string | undefined {
-    if (this.#cache.callId === undefined) this.#cache.callId = this.header("Call-ID") ?? null;
+    if (this.#cache.callId === undefined) this.#cache.callId = this.#first(CALL_ID) ?? null;
     return this.#cache.callId ?? undefined;
   }
 
@@ -209,11 +225,12 @@ export abstract class SipMessage {
   /** Max-Forwards, or undefined when absent. Throws SipParseError when not a number 0..255. */
   maxForwards(): number | undefined {
     if (this.#cache.maxForwards === undefined) {
-      const v = this.header("Max-Forwards");
+      const v = this.#first(MAX_FORWARDS);
       if (v === undefined) this.#cache.maxForwards = null;
       else {
         const n = parseDecimal(v, 0, v.length, 3);
-        if (n < 0 || n > 255) throw new SipParseError("BAD_NUMBER", "Max-Forwards is not 0..255", 0, "Max-Forwards");
+        if (n < 0 || n > 255)
+          throw new SipParseError("BAD_NUMBER", "Max-Forwards is not 0..255", 0, "Max-Forwards");
         this.#cache.maxForwards = n;
       }
     }
@@ -310,7 +327,7 @@ export abstract class SipMessage {
   prependHeader(name: string, value: string): this {
     const key = headerKey(name);
     const i = this.#firstIndex(key);
-    this.#materialize().splice(i < 0 ? 0 : i, 0, SipMessage.#line(name, value));
+    this.#materialize().splice(Math.max(i, 0), 0, SipMessage.#line(name, value));
     this.#changed();
     return this;
   }

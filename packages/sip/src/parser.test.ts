@@ -101,7 +101,9 @@ describe("parseMessage: requests", () => {
   });
 
   it("recognises Contact: *", () => {
-    const r = request(sipMessage(["REGISTER sip:b SIP/2.0", "Contact: *", "Expires: 0", "Content-Length: 0"]));
+    const r = request(
+      sipMessage(["REGISTER sip:b SIP/2.0", "Contact: *", "Expires: 0", "Content-Length: 0"]),
+    );
     expect(r.contacts()).toBe("*");
     expect(r.expires()).toBe(0);
   });
@@ -119,7 +121,9 @@ describe("parseMessage: requests", () => {
   it("drops datagram bytes beyond Content-Length", () => {
     const m2 = parseMessage(`${sipMessage(["MESSAGE sip:a@b SIP/2.0", "Content-Length: 2"])}hello`);
     expect(m2.body.toString()).toBe("he");
-    expect(m2.toBuffer().toString()).toBe(`${sipMessage(["MESSAGE sip:a@b SIP/2.0", "Content-Length: 2"])}he`);
+    expect(m2.toBuffer().toString()).toBe(
+      `${sipMessage(["MESSAGE sip:a@b SIP/2.0", "Content-Length: 2"])}he`,
+    );
   });
 });
 
@@ -176,7 +180,9 @@ describe("parseMessage: errors are SipParseError with a code and offset", () => 
   });
 
   it("limits line length", () => {
-    expect(parseError(sipMessage(["OPTIONS sip:a SIP/2.0", `X-Long: ${"a".repeat(9000)}`])).code).toBe("LINE_TOO_LONG");
+    expect(parseError(sipMessage(["OPTIONS sip:a SIP/2.0", `X-Long: ${"a".repeat(9000)}`])).code).toBe(
+      "LINE_TOO_LONG",
+    );
   });
 
   it("reports a bad Via only when it is asked for", () => {

@@ -20,22 +20,28 @@ export function parseMessage(
 ): SipRequest | SipResponse {
   const buf = toBuffer(input);
   if (buf.length > limits.maxMessageBytes)
-    throw new SipParseError("TOO_LARGE", `message of ${buf.length} bytes exceeds ${limits.maxMessageBytes}`, 0);
-  // Only the head is decoded; the body stays bytes. The blank line is found on the buffer itself.
+    throw new SipParseError(
+      "TOO_LARGE",
+      `message of ${buf.length} bytes exceeds ${limits.maxMessageBytes}`,
+      0,
+    );
   let start = 0;
   // RFC 3261 §7.5: CRLFs before the start line are ignored.
   while (start + 1 < buf.length && buf[start] === 0x0d && buf[start + 1] === 0x0a) start += 2;
-  const blank = buf.indexOf("\r\n\r\n", start, "latin1");
+  // One latin1 decode of the whole message: string indexOf is much faster than Buffer.indexOf's
+  // native call, and offsets stay byte offsets. The body is handed out as bytes, never as this string.
+  const text = (buf as Latin1Buffer).latin1Slice(start, buf.length);
+  const blank = text.indexOf("\r\n\r\n");
   if (blank < 0) throw new SipParseError("NO_END_OF_HEADERS", "no empty line after the headers", buf.length);
-  const head = buf.toString("latin1", start, blank + 2);
-  const bodyStart = blank + 4;
+  const head = text;
+  const headLen = blank + 2;
+  const bodyStart = start + blank + 4;
 
   const lineEnd = head.indexOf("\r\n");
   if (lineEnd > limits.maxLineBytes) throw new SipParseError("LINE_TOO_LONG", "start line too long", 0);
   const headersStart = lineEnd + 2;
   let contentLength = -1;
   const index: HeaderIndex = [];
-  const headLen = head.length;
   let pos = headersStart;
   while (pos < headLen) {
     let eol = head.indexOf("\r\n", pos);
@@ -47,7 +53,8 @@ export function parseMessage(
       eol = head.indexOf("\r\n", eol + 2);
       flags = FOLDED;
     }
-    if (eol - pos > limits.maxLineBytes) throw new SipParseError("LINE_TOO_LONG", "header line too long", pos);
+    if (eol - pos > limits.maxLineBytes)
+      throw new SipParseError("LINE_TOO_LONG", "header line too long", pos);
     let i = pos;
     while (i < eol) {
       const c = head.charCodeAt(i);
@@ -55,9 +62,11 @@ export function parseMessage(
       i++;
     }
     const nameEnd = i;
-    if (nameEnd === pos) throw new SipParseError("BAD_HEADER", "header line does not start with a name", pos + start);
+    if (nameEnd === pos)
+      throw new SipParseError("BAD_HEADER", "header line does not start with a name", pos + start);
     while (i < eol && (head.charCodeAt(i) === 0x20 || head.charCodeAt(i) === 0x09)) i++;
-    if (head.charCodeAt(i) !== 0x3a) throw new SipParseError("BAD_HEADER", "expected ':' after header name", i + start);
+    if (head.charCodeAt(i) !== 0x3a)
+      throw new SipParseError("BAD_HEADER", "expected ':' after header name", i + start);
     i++;
     while (i < eol) {
       const c = head.charCodeAt(i);
@@ -108,7 +117,12 @@ export function parseMessage(
   return parseStartLine(head, lineEnd, parts, start);
 }
 
-function parseStartLine(head: string, lineEnd: number, parts: ReceivedParts, base: number): SipRequest | SipResponse {
+function parseStartLine(
+  head: string,
+  lineEnd: number,
+  parts: ReceivedParts,
+  base: number,
+): SipRequest | SipResponse {
   const sp1 = head.indexOf(" ", 0);
   if (sp1 <= 0 || sp1 >= lineEnd) throw new SipParseError("BAD_START_LINE", "start line has no space", base);
   // Response: SIP-Version SP Status-Code SP Reason-Phrase
@@ -131,14 +145,16 @@ function parseStartLine(head: string, lineEnd: number, parts: ReceivedParts, bas
     if (c > 255 || TOKEN[c] === 0) throw new SipParseError("BAD_METHOD", "method is not a token", i + base);
   }
   const sp2 = head.indexOf(" ", sp1 + 1);
-  if (sp2 < 0 || sp2 >= lineEnd) throw new SipParseError("BAD_START_LINE", "request line needs three parts", base);
+  if (sp2 < 0 || sp2 >= lineEnd)
+    throw new SipParseError("BAD_START_LINE", "request line needs three parts", base);
   if (sp2 === sp1 + 1) throw new SipParseError("BAD_START_LINE", "empty Request-URI", sp1 + base);
   const sp3 = head.indexOf(" ", sp2 + 1);
   if (sp3 >= 0 && sp3 < lineEnd)
     throw new SipParseError("BAD_START_LINE", "extra whitespace in request line", sp3 + base);
   for (let i = sp1 + 1; i < sp2; i++) {
     const c = head.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f) throw new SipParseError("BAD_URI", "control or non-ASCII character in Request-URI", i + base);
+    if (c <= 0x20 || c >= 0x7f)
+      throw new SipParseError("BAD_URI", "control or non-ASCII character in Request-URI", i + base);
   }
   const version = checkVersion(head, sp2 + 1, lineEnd, base);
   return new SipRequest(head.slice(0, sp1), head.slice(sp1 + 1, sp2), version, parts);
@@ -167,6 +183,11 @@ function isDigits(s: string, start: number, end: number): boolean {
     if (c < 48 || c > 57) return false;
   }
   return end > start;
+}
+
+/** Node's Buffer has a fast latin1 decoder that its typings do not declare. */
+interface Latin1Buffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
 }
 
 function toBuffer(input: Uint8Array | string): Buffer {

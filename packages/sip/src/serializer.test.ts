@@ -1,15 +1,18 @@
 import { INVITE, OK_200, REGISTER_WITH_AUTH } from "@sip-platform/fixtures/messages";
 import { describe, expect, it } from "vitest";
-import { SipRequest, SipResponse } from "./message.js";
+import type { SipRequest, SipResponse } from "./message.js";
 import { parseMessage } from "./parser.js";
 import { createResponse } from "./response.js";
 
 describe("toBuffer", () => {
-  it.each([INVITE, OK_200, REGISTER_WITH_AUTH])("returns the received bytes of an unmodified message", (text) => {
-    const bytes = Buffer.from(text);
-    const m = parseMessage(bytes);
-    expect(m.toBuffer()).toBe(bytes);
-  });
+  it.each([INVITE, OK_200, REGISTER_WITH_AUTH])(
+    "returns the received bytes of an unmodified message",
+    (text) => {
+      const bytes = Buffer.from(text);
+      const m = parseMessage(bytes);
+      expect(m.toBuffer()).toBe(bytes);
+    },
+  );
 
   it("writes untouched lines byte for byte after a change, including odd spacing and folding", () => {
     const text =
@@ -77,7 +80,9 @@ describe("createResponse (RFC 3261 §8.2.6)", () => {
   });
 
   it("adds no To tag to 100 Trying and echoes Timestamp", () => {
-    const req = parseMessage(INVITE.replace("Max-Forwards: 70", "Max-Forwards: 70\r\nTimestamp: 54")) as SipRequest;
+    const req = parseMessage(
+      INVITE.replace("Max-Forwards: 70", "Max-Forwards: 70\r\nTimestamp: 54"),
+    ) as SipRequest;
     const res = createResponse(req, 100);
     expect(res.toTag()).toBeUndefined();
     expect(res.header("Timestamp")).toBe("54");

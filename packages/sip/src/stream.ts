@@ -46,7 +46,11 @@ export class StreamFramer {
         const length = contentLength(this.#pending, blank);
         this.#need = blank + 4 + length;
         if (this.#need > this.limits.maxMessageBytes)
-          throw new SipParseError("TOO_LARGE", `message of ${this.#need} bytes exceeds ${this.limits.maxMessageBytes}`, 0);
+          throw new SipParseError(
+            "TOO_LARGE",
+            `message of ${this.#need} bytes exceeds ${this.limits.maxMessageBytes}`,
+            0,
+          );
       }
       if (this.#pending.length < this.#need) return;
       const message = this.#pending.subarray(0, this.#need);
@@ -78,7 +82,11 @@ function contentLength(buf: Buffer, blank: number): number {
     const colon = head.indexOf(":", pos);
     if (colon > pos && colon < eol) {
       let nameEnd = colon;
-      while (nameEnd > pos && (head.charCodeAt(nameEnd - 1) === 0x20 || head.charCodeAt(nameEnd - 1) === 0x09)) nameEnd--;
+      while (
+        nameEnd > pos &&
+        (head.charCodeAt(nameEnd - 1) === 0x20 || head.charCodeAt(nameEnd - 1) === 0x09)
+      )
+        nameEnd--;
       const len = nameEnd - pos;
       const isCl =
         (len === 1 && (head.charCodeAt(pos) | 0x20) === 0x6c) ||
@@ -87,11 +95,16 @@ function contentLength(buf: Buffer, blank: number): number {
         const i = skipWs(head, colon + 1, eol);
         const n = parseContentLength(head, i, trimEndWs(head, i, eol), pos);
         if (found >= 0 && found !== n)
-          throw new SipParseError("BAD_CONTENT_LENGTH", "conflicting Content-Length headers", pos, "Content-Length");
+          throw new SipParseError(
+            "BAD_CONTENT_LENGTH",
+            "conflicting Content-Length headers",
+            pos,
+            "Content-Length",
+          );
         found = n;
       }
     }
     pos = eol + 2;
   }
-  return found < 0 ? 0 : found;
+  return Math.max(found, 0);
 }

@@ -88,6 +88,23 @@ export function splitCommaRanges(s: string, start = 0, end = s.length): number[]
   return out;
 }
 
+/** End of the first comma-separated value of a header value (quotes and `<…>` respected), trimmed. */
+export function firstValueEnd(s: string): number {
+  let angle = false;
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) {
+      const q = closingQuote(s, i);
+      if (q < 0) return s.length;
+      i = q;
+    } else if (c === 0x3c) angle = true;
+    else if (c === 0x3e) angle = false;
+    else if (c === 0x2c && !angle) break;
+  }
+  return trimEndWs(s, 0, i);
+}
+
 function pushTrimmed(s: string, start: number, end: number, out: number[]): void {
   start = skipWs(s, start, end);
   end = trimEndWs(s, start, end);

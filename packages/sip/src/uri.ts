@@ -1,5 +1,5 @@
 import { SipParseError } from "./errors.js";
-import { Params, parseParams } from "./headers/params.js";
+import { type Params, parseParams } from "./headers/params.js";
 import { HOST, isHex, parseDecimal } from "./syntax.js";
 
 /** sip: / sips: URI (RFC 3261 §19.1). `user` and `password` stay escaped as on the wire. */
@@ -51,7 +51,8 @@ export function parseUri(text: string): Uri {
   const scheme = text.slice(0, colon).toLowerCase();
   for (let i = colon + 1; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f) throw new SipParseError("BAD_URI", "whitespace or control character in URI", i);
+    if (c <= 0x20 || c >= 0x7f)
+      throw new SipParseError("BAD_URI", "whitespace or control character in URI", i);
   }
   if (scheme === "sip" || scheme === "sips") return parseSipUri(text, colon + 1, scheme);
   if (scheme === "tel") return parseTelUri(text, colon + 1);
@@ -83,7 +84,8 @@ function parseSipUri(s: string, start: number, scheme: "sip" | "sips"): SipUri {
     if (close < 0) throw new SipParseError("BAD_URI", "unterminated IPv6 reference", i);
     for (let j = i + 1; j < close; j++) {
       const c = s.charCodeAt(j);
-      if (!(isHex(c) || c === 0x3a || c === 0x2e)) throw new SipParseError("BAD_URI", "bad character in IPv6 reference", j);
+      if (!(isHex(c) || c === 0x3a || c === 0x2e))
+        throw new SipParseError("BAD_URI", "bad character in IPv6 reference", j);
     }
     if (close === i + 1) throw new SipParseError("BAD_URI", "empty IPv6 reference", i);
     host = s.slice(i, close + 1);
@@ -103,7 +105,8 @@ function parseSipUri(s: string, start: number, scheme: "sip" | "sips"): SipUri {
   }
   let q = s.indexOf("?", i);
   if (q < 0) q = end;
-  if (i < q && s.charCodeAt(i) !== 0x3b) throw new SipParseError("BAD_URI", "unexpected character after host", i);
+  if (i < q && s.charCodeAt(i) !== 0x3b)
+    throw new SipParseError("BAD_URI", "unexpected character after host", i);
   const params = parseParams(s, i, q, "BAD_URI");
   checkEscapes(s, i, end);
   const headers = q < end ? s.slice(q + 1) : "";

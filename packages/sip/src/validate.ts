@@ -9,9 +9,11 @@ import { parseUri } from "./uri.js";
  */
 export function checkMessage(msg: SipMessage): SipParseError | null {
   try {
-    if (msg.version !== "SIP/2.0") return new SipParseError("BAD_VERSION", `unsupported version ${msg.version}`, 0);
+    if (msg.version !== "SIP/2.0")
+      return new SipParseError("BAD_VERSION", `unsupported version ${msg.version}`, 0);
     for (const name of ["Via", "From", "To", "Call-ID", "CSeq"]) {
-      if (!msg.hasHeader(name)) return new SipParseError("MISSING_HEADER", `missing ${name} header`, -1, name);
+      if (!msg.hasHeader(name))
+        return new SipParseError("MISSING_HEADER", `missing ${name} header`, -1, name);
     }
     if (msg.vias().length === 0) return new SipParseError("MISSING_HEADER", "empty Via header", -1, "Via");
     msg.from();
@@ -20,7 +22,12 @@ export function checkMessage(msg: SipMessage): SipParseError | null {
     msg.maxForwards();
     if (msg.isRequest()) {
       if (cseq.method !== msg.method)
-        return new SipParseError("BAD_CSEQ", `CSeq method ${cseq.method} does not match ${msg.method}`, -1, "CSeq");
+        return new SipParseError(
+          "BAD_CSEQ",
+          `CSeq method ${cseq.method} does not match ${msg.method}`,
+          -1,
+          "CSeq",
+        );
       parseUri(msg.uri);
     }
     return null;

@@ -12,7 +12,8 @@ export function parseCSeq(s: string, start = 0, end = s.length): CSeq {
   const numStart = i;
   while (i < end && s.charCodeAt(i) >= 0x30 && s.charCodeAt(i) <= 0x39) i++;
   const seq = parseDecimal(s, numStart, i, 10);
-  if (seq < 0 || seq > 0x7fffffff) throw new SipParseError("BAD_CSEQ", "sequence number missing or too large", numStart, "CSeq");
+  if (seq < 0 || seq > 0x7fffffff)
+    throw new SipParseError("BAD_CSEQ", "sequence number missing or too large", numStart, "CSeq");
   const m = skipWs(s, i, end);
   if (m === i) throw new SipParseError("BAD_CSEQ", "expected whitespace after sequence number", i, "CSeq");
   const mEnd = trimEndWs(s, m, end);

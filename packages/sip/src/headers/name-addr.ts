@@ -37,7 +37,8 @@ export function parseNameAddr(s: string, start = 0, end = s.length, header = "na
     if (q < 0) throw new SipParseError("BAD_NAME_ADDR", "unterminated display name", i, header);
     displayName = unquote(s.slice(i, q + 1));
     i = skipWs(s, q + 1, end);
-    if (s.charCodeAt(i) !== 0x3c) throw new SipParseError("BAD_NAME_ADDR", "expected '<' after display name", i, header);
+    if (s.charCodeAt(i) !== 0x3c)
+      throw new SipParseError("BAD_NAME_ADDR", "expected '<' after display name", i, header);
     lt = i;
   } else {
     // A '<' before any ';' means name-addr (an unquoted display name may precede it).
@@ -67,7 +68,8 @@ export function parseNameAddr(s: string, start = 0, end = s.length, header = "na
   const uriEnd = trimEndWs(s, i, semi);
   if (uriEnd === i) throw new SipParseError("BAD_NAME_ADDR", "empty URI", i, header);
   for (let j = i; j < uriEnd; j++) {
-    if (s.charCodeAt(j) <= 0x20) throw new SipParseError("BAD_NAME_ADDR", "whitespace in addr-spec", j, header);
+    if (s.charCodeAt(j) <= 0x20)
+      throw new SipParseError("BAD_NAME_ADDR", "whitespace in addr-spec", j, header);
   }
   return {
     displayName: undefined,

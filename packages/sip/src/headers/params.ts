@@ -87,7 +87,8 @@ export function parseParams(
         i = q + 1;
       } else if (s.charCodeAt(i) === 0x5b) {
         const close = s.indexOf("]", i);
-        if (close < 0 || close >= end) throw new SipParseError(code, "unterminated IPv6 reference", i, header);
+        if (close < 0 || close >= end)
+          throw new SipParseError(code, "unterminated IPv6 reference", i, header);
         i = close + 1;
       } else {
         while (i < end && isParamChar(s.charCodeAt(i))) i++;
@@ -103,5 +104,8 @@ export function parseParams(
 
 /** token characters plus what URI params allow beyond them (`[]/:&$` and `%` escapes). */
 function isParamChar(c: number): boolean {
-  return c < 256 && (TOKEN[c] === 1 || c === 0x5b || c === 0x5d || c === 0x2f || c === 0x3a || c === 0x26 || c === 0x24);
+  return (
+    c < 256 &&
+    (TOKEN[c] === 1 || c === 0x5b || c === 0x5d || c === 0x2f || c === 0x3a || c === 0x26 || c === 0x24)
+  );
 }

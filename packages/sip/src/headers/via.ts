@@ -32,18 +32,23 @@ export function viaRport(v: Via): number | true | undefined {
 /** Parses one Via value, s[start, end) (already split at commas). */
 export function parseVia(s: string, start = 0, end = s.length): Via {
   let i = skipWs(s, start, end);
-  const nameStart = i;
-  const name = token(s, i, end);
-  i = skipWs(s, name, end);
-  if (s.charCodeAt(i) !== 0x2f) throw bad("expected '/' in sent-protocol", i);
-  i = skipWs(s, i + 1, end);
-  const version = token(s, i, end);
-  const protocol = `${s.slice(nameStart, name)}/${s.slice(i, version)}`.toUpperCase();
-  i = skipWs(s, version, end);
-  if (s.charCodeAt(i) !== 0x2f) throw bad("expected '/' before transport", i);
-  i = skipWs(s, i + 1, end);
+  let protocol = "SIP/2.0";
+  if (s.startsWith("SIP/2.0/", i)) {
+    i += 8; // the common spelling, without LWS around the slashes
+  } else {
+    const nameStart = i;
+    const name = token(s, i, end);
+    i = skipWs(s, name, end);
+    if (s.charCodeAt(i) !== 0x2f) throw bad("expected '/' in sent-protocol", i);
+    i = skipWs(s, i + 1, end);
+    const version = token(s, i, end);
+    protocol = `${s.slice(nameStart, name)}/${s.slice(i, version)}`.toUpperCase();
+    i = skipWs(s, version, end);
+    if (s.charCodeAt(i) !== 0x2f) throw bad("expected '/' before transport", i);
+    i = skipWs(s, i + 1, end);
+  }
   const tEnd = token(s, i, end);
-  const transport = s.slice(i, tEnd).toUpperCase();
+  const transport = upperTransport(s, i, tEnd);
   i = tEnd;
   const lws = skipWs(s, i, end);
   if (lws === i) throw bad("expected whitespace before sent-by", i);
@@ -76,6 +81,14 @@ export function parseVia(s: string, start = 0, end = s.length): Via {
   // RFC 2543 allowed a trailing comment; we do not, to keep one meaning per byte.
   const params = parseParams(s, i, end, "BAD_VIA", "Via");
   return { protocol, transport, host, port, params };
+}
+
+const KNOWN_TRANSPORTS = ["UDP", "TCP", "TLS", "WS", "WSS", "SCTP"];
+
+/** The transport token upper-cased, without allocating for the usual spellings. */
+function upperTransport(s: string, start: number, end: number): string {
+  for (const t of KNOWN_TRANSPORTS) if (end - start === t.length && s.startsWith(t, start)) return t;
+  return s.slice(start, end).toUpperCase();
 }
 
 function token(s: string, i: number, end: number): number {
