@@ -228,7 +228,8 @@ export abstract class SipMessage {
       const v = this.#first(MAX_FORWARDS);
       if (v === undefined) this.#cache.maxForwards = null;
       else {
-        const n = parseDecimal(v, 0, v.length, 3);
+        // Leading zeros are legal (RFC 4475 §3.1.1.1 sends "0068").
+        const n = parseDecimal(v, 0, v.length, 10);
         if (n < 0 || n > 255)
           throw new SipParseError("BAD_NUMBER", "Max-Forwards is not 0..255", 0, "Max-Forwards");
         this.#cache.maxForwards = n;

@@ -58,8 +58,13 @@ export function parseNameAddr(s: string, start = 0, end = s.length, header = "na
   if (lt >= 0) {
     const gt = s.indexOf(">", lt);
     if (gt < 0 || gt >= end) throw new SipParseError("BAD_NAME_ADDR", "missing '>'", lt, header);
-    const uri = s.slice(skipWs(s, lt + 1, gt), trimEndWs(s, lt + 1, gt));
+    const uri = s.slice(lt + 1, gt);
     if (uri.length === 0) throw new SipParseError("BAD_NAME_ADDR", "empty URI", lt, header);
+    // RFC 4475 §3.1.2.14: no whitespace inside <…>.
+    for (let j = lt + 1; j < gt; j++) {
+      if (s.charCodeAt(j) <= 0x20)
+        throw new SipParseError("BAD_NAME_ADDR", "whitespace inside <…>", j, header);
+    }
     return { displayName, uri, params: parseParams(s, gt + 1, end, "BAD_NAME_ADDR", header), angle: true };
   }
   // addr-spec: parameters after ';' belong to the header, not the URI (RFC 3261 §20.10).
@@ -68,8 +73,11 @@ export function parseNameAddr(s: string, start = 0, end = s.length, header = "na
   const uriEnd = trimEndWs(s, i, semi);
   if (uriEnd === i) throw new SipParseError("BAD_NAME_ADDR", "empty URI", i, header);
   for (let j = i; j < uriEnd; j++) {
-    if (s.charCodeAt(j) <= 0x20)
-      throw new SipParseError("BAD_NAME_ADDR", "whitespace in addr-spec", j, header);
+    const c = s.charCodeAt(j);
+    if (c <= 0x20) throw new SipParseError("BAD_NAME_ADDR", "whitespace in addr-spec", j, header);
+    // §20.10: a URI with a comma, question mark or semicolon must be in <…> (RFC 4475 §3.1.2.13).
+    if (c === 0x3f || c === 0x2c)
+      throw new SipParseError("BAD_NAME_ADDR", "URI with '?' or ',' must be enclosed in <>", j, header);
   }
   return {
     displayName: undefined,
