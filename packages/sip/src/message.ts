@@ -1,7 +1,7 @@
 import { SipParseError } from "./errors.js";
 import { HeaderId, type HeaderNameKey, headerKey, nameMatches } from "./header-names.js";
 import { type CSeq, parseCSeq } from "./headers/cseq.js";
-import { type NameAddr, parseNameAddr, tagOf } from "./headers/name-addr.js";
+import { fastTag, type NameAddr, parseNameAddr, tagOf } from "./headers/name-addr.js";
 import { parseVia, type Via } from "./headers/via.js";
 import { firstValueEnd, parseDecimal, splitCommaRanges } from "./syntax.js";
 
@@ -39,6 +39,8 @@ const VIA = headerKey("Via");
 const CSEQ = headerKey("CSeq");
 const CALL_ID = headerKey("Call-ID");
 const MAX_FORWARDS = headerKey("Max-Forwards");
+const FROM = headerKey("From");
+const TO = headerKey("To");
 
 /**
  * A SIP message that keeps the bytes it was received as. Header values are latin1 strings (one
@@ -214,12 +216,18 @@ export abstract class SipMessage {
     return t;
   }
 
+  /** From tag, found without parsing the whole From value (the full parse is `from()`). */
   fromTag(): string | undefined {
-    return tagOf(this.from());
+    if (this.#cache.from) return tagOf(this.#cache.from);
+    const v = this.#first(FROM);
+    return v === undefined ? undefined : fastTag(v);
   }
 
+  /** To tag, found without parsing the whole To value (the full parse is `to()`). */
   toTag(): string | undefined {
-    return tagOf(this.to());
+    if (this.#cache.to) return tagOf(this.#cache.to);
+    const v = this.#first(TO);
+    return v === undefined ? undefined : fastTag(v);
   }
 
   /** Max-Forwards, or undefined when absent. Throws SipParseError when not a number 0..255. */

@@ -90,6 +90,7 @@ export function splitCommaRanges(s: string, start = 0, end = s.length): number[]
 
 /** End of the first comma-separated value of a header value (quotes and `<…>` respected), trimmed. */
 export function firstValueEnd(s: string): number {
+  if (s.indexOf(",") < 0) return s.length; // the usual case: one value per line, already trimmed
   let angle = false;
   let i = 0;
   for (; i < s.length; i++) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SipParseError } from "../errors.js";
 import { parseCSeq } from "./cseq.js";
-import { formatNameAddr, parseNameAddr } from "./name-addr.js";
+import { fastTag, formatNameAddr, parseNameAddr, tagOf } from "./name-addr.js";
 import { formatVia, parseVia, viaRport } from "./via.js";
 
 describe("Via (RFC 3261 §20.42, RFC 3581)", () => {
@@ -76,5 +76,18 @@ describe("name-addr / addr-spec (§20.10, §25.1)", () => {
   it("formats with angle brackets when there are parameters", () => {
     expect(formatNameAddr(parseNameAddr("sip:a@b;tag=1"))).toBe("<sip:a@b>;tag=1");
     expect(formatNameAddr(parseNameAddr('"A" <sip:a@b>'))).toBe('"A" <sip:a@b>');
+  });
+});
+
+describe("fastTag agrees with the full parse", () => {
+  it.each([
+    '"Bob \\"the\\" Builder" <sip:bob@b.com>;tag=1',
+    '"a;tag=no" <sip:x@y;tag=uri-param>;TAG = yes ;other=1',
+    "sip:alice@a.com;tag=88sja8x",
+    "<sip:alice@a.com;transport=tcp>",
+    "Anonymous <sip:c8oqz84zk7z@privacy.org>;tag=hyh8;x",
+    "<sip:a@b>;tagx=1;tag=2",
+  ])("%s", (value) => {
+    expect(fastTag(value)).toBe(tagOf(parseNameAddr(value)));
   });
 });

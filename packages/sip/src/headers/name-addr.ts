@@ -26,6 +26,48 @@ export function tagOf(n: NameAddr): string | undefined {
   return n.params.get("tag") ?? undefined;
 }
 
+/**
+ * The `tag` parameter of a From/To value without parsing the rest: skips a quoted display name and
+ * the `<…>` URI (whose own parameters are not header parameters), then scans the header parameters.
+ * For the hot path of transaction and dialog matching; `parseNameAddr` is the full, validating parse.
+ */
+export function fastTag(s: string): string | undefined {
+  let i = 0;
+  const q = s.indexOf('"');
+  const lt = s.indexOf("<");
+  if (q >= 0 && (lt < 0 || q < lt)) {
+    const close = closingQuote(s, q);
+    if (close < 0) return undefined;
+    i = close + 1;
+  }
+  const open = s.indexOf("<", i);
+  if (open >= 0) {
+    const gt = s.indexOf(">", open);
+    if (gt < 0) return undefined;
+    i = gt + 1;
+  }
+  for (let semi = s.indexOf(";", i); semi >= 0; semi = s.indexOf(";", semi + 1)) {
+    let j = skipWs(s, semi + 1);
+    if (
+      (s.charCodeAt(j) | 0x20) === 0x74 &&
+      (s.charCodeAt(j + 1) | 0x20) === 0x61 &&
+      (s.charCodeAt(j + 2) | 0x20) === 0x67
+    ) {
+      j = skipWs(s, j + 3);
+      if (s.charCodeAt(j) !== 0x3d) continue;
+      const start = skipWs(s, j + 1);
+      let end = start;
+      while (end < s.length) {
+        const c = s.charCodeAt(end);
+        if (c === 0x3b || c === 0x20 || c === 0x09 || c === 0x2c) break;
+        end++;
+      }
+      return end > start ? s.slice(start, end) : undefined;
+    }
+  }
+  return undefined;
+}
+
 /** Parses one value, s[start, end) (already split at commas). */
 export function parseNameAddr(s: string, start = 0, end = s.length, header = "name-addr"): NameAddr {
   let i = skipWs(s, start, end);
