@@ -151,35 +151,40 @@ export function identifyHeader(s: string, start: number, end: number): HeaderId 
           return HeaderId.Other;
       }
     case 2:
-      return first === 0x74 && equalsLower(s, start, end, "to") ? HeaderId.To : HeaderId.Other;
+      return first === 0x74 && is(s, start, end, "To", "to") ? HeaderId.To : HeaderId.Other;
     case 3:
-      return first === 0x76 && equalsLower(s, start, end, "via") ? HeaderId.Via : HeaderId.Other;
+      return first === 0x76 && is(s, start, end, "Via", "via") ? HeaderId.Via : HeaderId.Other;
     case 4:
-      if (first === 0x66) return equalsLower(s, start, end, "from") ? HeaderId.From : HeaderId.Other;
-      return first === 0x63 && equalsLower(s, start, end, "cseq") ? HeaderId.CSeq : HeaderId.Other;
+      if (first === 0x66) return is(s, start, end, "From", "from") ? HeaderId.From : HeaderId.Other;
+      return first === 0x63 && is(s, start, end, "CSeq", "cseq") ? HeaderId.CSeq : HeaderId.Other;
     case 5:
-      return first === 0x72 && equalsLower(s, start, end, "route") ? HeaderId.Route : HeaderId.Other;
+      return first === 0x72 && is(s, start, end, "Route", "route") ? HeaderId.Route : HeaderId.Other;
     case 7:
       if (first === 0x63) {
-        if (equalsLower(s, start, end, "call-id")) return HeaderId.CallId;
-        if (equalsLower(s, start, end, "contact")) return HeaderId.Contact;
+        if (is(s, start, end, "Call-ID", "call-id")) return HeaderId.CallId;
+        if (is(s, start, end, "Contact", "contact")) return HeaderId.Contact;
       }
       return HeaderId.Other;
     case 12:
       if (first === 0x6d)
-        return equalsLower(s, start, end, "max-forwards") ? HeaderId.MaxForwards : HeaderId.Other;
+        return is(s, start, end, "Max-Forwards", "max-forwards") ? HeaderId.MaxForwards : HeaderId.Other;
       if (first === 0x72)
-        return equalsLower(s, start, end, "record-route") ? HeaderId.RecordRoute : HeaderId.Other;
-      return first === 0x63 && equalsLower(s, start, end, "content-type")
+        return is(s, start, end, "Record-Route", "record-route") ? HeaderId.RecordRoute : HeaderId.Other;
+      return first === 0x63 && is(s, start, end, "Content-Type", "content-type")
         ? HeaderId.ContentType
         : HeaderId.Other;
     case 14:
-      return first === 0x63 && equalsLower(s, start, end, "content-length")
+      return first === 0x63 && is(s, start, end, "Content-Length", "content-length")
         ? HeaderId.ContentLength
         : HeaderId.Other;
     default:
       return HeaderId.Other;
   }
+}
+
+/** Exact canonical spelling first (what nearly every peer sends, one native compare), then any case. */
+function is(s: string, start: number, end: number, canonical: string, lower: string): boolean {
+  return s.startsWith(canonical, start) || equalsLower(s, start, end, lower);
 }
 
 /** True when `s[start, end)` names the header `key` (full or compact form, any case). */

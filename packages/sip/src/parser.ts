@@ -2,8 +2,11 @@ import { SipParseError } from "./errors.js";
 import { HeaderId, identifyHeader } from "./header-names.js";
 import { parseContentLength } from "./headers/content-length.js";
 import { DEFAULT_LIMITS, type ParseLimits } from "./limits.js";
-import { FOLDED, type HeaderIndex, type ReceivedParts, SipRequest, SipResponse } from "./message.js";
+import { FOLDED, HEADER_STRIDE, type HeaderIndex, type ReceivedParts, SipRequest, SipResponse } from "./message.js";
 import { TOKEN } from "./syntax.js";
+
+/** The header index is built here and copied out at its exact size: one allocation per message. */
+const SCRATCH: HeaderIndex = new Array<number>(64 * HEADER_STRIDE).fill(0);
 
 /** How the message arrived: a datagram holds exactly one message; a stream framer has already cut one out. */
 export type Framing = "datagram" | "stream";
@@ -41,7 +44,7 @@ export function parseMessage(
   if (lineEnd > limits.maxLineBytes) throw new SipParseError("LINE_TOO_LONG", "start line too long", 0);
   const headersStart = lineEnd + 2;
   let contentLength = -1;
-  const index: HeaderIndex = [];
+  let n = 0; // numbers written to SCRATCH
   let pos = headersStart;
   while (pos < headLen) {
     let eol = head.indexOf("\r\n", pos);
@@ -86,9 +89,16 @@ export function parseMessage(
         throw new SipParseError("BAD_CONTENT_LENGTH", "conflicting Content-Length headers", pos + start);
       contentLength = n;
     }
-    index.push(id | flags, pos, nameEnd, i, valueEnd, eol);
-    if (index.length > limits.maxHeaders * 6)
+    if (n + HEADER_STRIDE > limits.maxHeaders * HEADER_STRIDE)
       throw new SipParseError("TOO_MANY_HEADERS", `more than ${limits.maxHeaders} header lines`, pos + start);
+    if (n + HEADER_STRIDE > SCRATCH.length) SCRATCH.length = SCRATCH.length * 2;
+    SCRATCH[n] = id | flags;
+    SCRATCH[n + 1] = pos;
+    SCRATCH[n + 2] = nameEnd;
+    SCRATCH[n + 3] = i;
+    SCRATCH[n + 4] = valueEnd;
+    SCRATCH[n + 5] = eol;
+    n += HEADER_STRIDE;
     pos = eol + 2;
   }
 
@@ -109,7 +119,7 @@ export function parseMessage(
   const end = bodyStart + bodyLength;
   const parts: ReceivedParts = {
     head,
-    index,
+    index: SCRATCH.slice(0, n),
     headersStart,
     body: buf.subarray(bodyStart, end),
     bytes: start === 0 && end === buf.length ? buf : buf.subarray(start, end),
