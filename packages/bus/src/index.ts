@@ -1,0 +1,52 @@
+export {
+  type Bus,
+  type BusFault,
+  type BusHooks,
+  type BusOptions,
+  type BusStatus,
+  type BusSubscription,
+  DEFAULT_PREFIX,
+  type EventHandler,
+  type MessageContext,
+  type RequestHandler,
+  type RequestOptions,
+  type ServeOptions,
+} from "./bus.js";
+export {
+  type CatalogueEntry,
+  catalogue,
+  type EventOf,
+  type EventSubject,
+  events,
+  type ReplyOf,
+  type RequestOf,
+  type RequestSubject,
+  requests,
+} from "./catalogue.js";
+export { type Clock, ManualClock, systemClock, type TimerHandle } from "./clock.js";
+export { type Codec, jsonCodec } from "./codec.js";
+export {
+  BusDecodeError,
+  BusError,
+  type BusErrorCode,
+  BusHandlerError,
+  BusNoRespondersError,
+  BusTimeoutError,
+  BusUnavailableError,
+  isBusError,
+} from "./errors.js";
+export { InProcessBus, type InProcessBusOptions, InProcessHub } from "./in-process.js";
+export { NatsBus, type NatsBusOptions } from "./nats.js";
+export { type OpenBusOptions, openBus } from "./open.js";
+export * from "./payloads.js";
+export {
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MISSED_BEATS,
+  type EdgeGoneReason,
+  EdgePresence,
+  type EdgePresenceOptions,
+  type EdgeState,
+  EdgeWatcher,
+  type EdgeWatcherOptions,
+} from "./presence.js";
+export * as schema from "./schema.js";
