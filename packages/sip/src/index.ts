@@ -20,7 +20,7 @@ export { type Framing, parseMessage } from "./parser.js";
 export { reasonPhrase } from "./reason.js";
 export { createResponse, type ResponseOptions } from "./response.js";
 export { StreamFramer, type StreamFramerEvents } from "./stream.js";
-export { quote, splitComma, unescapePercent, unquote } from "./syntax.js";
+export { parseDecimal, quote, splitComma, unescapePercent, unquote } from "./syntax.js";
 export {
   bareHost,
   formatUri,
