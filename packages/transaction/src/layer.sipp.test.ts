@@ -1,14 +1,9 @@
-import { execFile } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { runSipp } from "@sip-platform/fixtures/sipp";
 import { createResponse } from "@sip-platform/sip";
 import { createTransportLayer, type TransportLayer } from "@sip-platform/transport";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TransactionLayer } from "./layer.js";
-
-const run = promisify(execFile);
-const SCENARIO = fileURLToPath(new URL("../../fixtures/sipp/invite-486.xml", import.meta.url));
 
 /** Server transactions on real UDP and TCP sockets, driven by SIPp as the UAC. */
 let transport: TransportLayer;
@@ -55,23 +50,7 @@ describe.each([
 ] as const)("server transactions over %s against SIPp", (_name, sippTransport, protocol) => {
   it("answers 180/486 once, takes the ACK on the INVITE's branch, then serves OPTIONS", async () => {
     seen.length = 0;
-    await run(
-      "sipp",
-      [
-        "-sf",
-        SCENARIO,
-        "-m",
-        "1",
-        "-t",
-        sippTransport,
-        "-timeout",
-        "10s",
-        "-timeout_error",
-        "-nostdin",
-        `127.0.0.1:${portOf(protocol)}`,
-      ],
-      { timeout: 15_000 },
-    );
+    await runSipp("invite-486", { host: "127.0.0.1", port: portOf(protocol) }, sippTransport);
     expect(seen).toEqual(["INVITE", "OPTIONS"]);
     // Every transaction ends and leaves nothing behind (Timer I = T4 over UDP, 0 over TCP; J = 64*T1).
     await waitFor(() => layer.stats().server === 0, 5_000);

@@ -3,6 +3,7 @@ import { createSocket } from "node:dgram";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { runSipp } from "@sip-platform/fixtures/sipp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
@@ -37,28 +38,8 @@ afterAll(async () => {
   }
 });
 
-async function sipp(transport: "u1" | "t1", port: number): Promise<void> {
-  // -m 1: one call; -timeout bounds the run; exit code 0 only when the scenario passed.
-  await run(
-    "sipp",
-    [
-      "-sf",
-      SCENARIO,
-      "-m",
-      "1",
-      "-t",
-      transport,
-      "-timeout",
-      "10s",
-      "-timeout_error",
-      "-nostdin",
-      `127.0.0.1:${port}`,
-    ],
-    {
-      timeout: 15_000,
-    },
-  );
-}
+const sipp = (transport: "u1" | "t1", port: number) =>
+  runSipp("options-invite", { host: "127.0.0.1", port }, transport);
 
 describe("demo server end to end", () => {
   it("SIPp over UDP: OPTIONS → 200, INVITE → 501", async () => {
