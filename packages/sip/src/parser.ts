@@ -2,7 +2,14 @@ import { SipParseError } from "./errors.js";
 import { HeaderId, identifyHeader } from "./header-names.js";
 import { parseContentLength } from "./headers/content-length.js";
 import { DEFAULT_LIMITS, type ParseLimits } from "./limits.js";
-import { FOLDED, HEADER_STRIDE, type HeaderIndex, type ReceivedParts, SipRequest, SipResponse } from "./message.js";
+import {
+  FOLDED,
+  HEADER_STRIDE,
+  type HeaderIndex,
+  type ReceivedParts,
+  SipRequest,
+  SipResponse,
+} from "./message.js";
 import { TOKEN } from "./syntax.js";
 
 /** The header index is built here and copied out at its exact size: one allocation per message. */
