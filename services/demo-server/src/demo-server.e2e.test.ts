@@ -8,9 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
-const SCENARIO = fileURLToPath(
-  new URL("../../../packages/fixtures/sipp/options-invite.xml", import.meta.url),
-);
 
 /** The demo server as a user starts it, on ephemeral loopback ports read back from its banner. */
 let server: ChildProcess;
