@@ -15,10 +15,12 @@ interface HeaderLine {
 }
 
 /**
- * Offsets of the received header lines, 6 numbers per line, into `head`:
- * id (+ FOLDED flag), name start, name end, value start, value end, end of line (before CRLF).
+ * The parser's index into `head`: first, for each hot HeaderId, the line it first appears on (-1
+ * when absent); then 6 numbers per header line: id (+ FOLDED flag), name start, name end, value
+ * start, value end, end of line (before CRLF).
  */
 export type HeaderIndex = number[];
+export const HOT_SLOTS = 12;
 export const HEADER_STRIDE = 6;
 export const FOLDED = 0x100;
 
@@ -34,7 +36,34 @@ export interface ReceivedParts {
   readonly bytes: Buffer;
 }
 
+/** Parsed values, one fixed shape for every message (undefined: not parsed yet; null: absent). */
+interface MessageCache {
+  topVia: Via | null | undefined;
+  vias: Via[] | undefined;
+  cseq: CSeq | undefined;
+  from: NameAddr | undefined;
+  to: NameAddr | undefined;
+  callId: string | null | undefined;
+  maxForwards: number | null | undefined;
+}
+
+function newCache(): MessageCache {
+  return {
+    topVia: undefined,
+    vias: undefined,
+    cseq: undefined,
+    from: undefined,
+    to: undefined,
+    callId: undefined,
+    maxForwards: undefined,
+  };
+}
+
 const EMPTY = Buffer.alloc(0);
+/** Offsets set by `#rangeOf`; module state so the hot getters allocate nothing to find a value. */
+const RANGE = { start: 0, end: 0 };
+/** The index of a message built by us rather than parsed: no line, no hot header. */
+const NO_HEADERS: HeaderIndex = Object.freeze(new Array<number>(HOT_SLOTS).fill(-1)) as HeaderIndex;
 const VIA = headerKey("Via");
 const CSEQ = headerKey("CSeq");
 const CALL_ID = headerKey("Call-ID");
@@ -55,20 +84,12 @@ export abstract class SipMessage {
   #lines: HeaderLine[] | null = null;
   #bytes: Buffer | null;
   #body: Buffer;
-  #cache: {
-    topVia?: Via | null;
-    vias?: Via[];
-    cseq?: CSeq;
-    from?: NameAddr;
-    to?: NameAddr;
-    callId?: string | null;
-    maxForwards?: number | null;
-  } = {};
+  #cache: MessageCache = newCache();
   protected startLineChanged = false;
 
   constructor(parts: ReceivedParts | null) {
     this.#head = parts?.head ?? "";
-    this.#index = parts?.index ?? [];
+    this.#index = parts?.index ?? NO_HEADERS;
     this.#bytes = parts?.bytes ?? null;
     this.#body = parts?.body ?? EMPTY;
   }
@@ -81,27 +102,27 @@ export abstract class SipMessage {
 
   /** Number of header lines. */
   get headerCount(): number {
-    return this.#lines ? this.#lines.length : this.#index.length / HEADER_STRIDE;
+    return this.#lines ? this.#lines.length : (this.#index.length - HOT_SLOTS) / HEADER_STRIDE;
   }
 
   /** Name of header line `i` as written. */
   headerNameAt(i: number): string {
     if (this.#lines) return this.#lines[i]!.name;
-    const o = i * HEADER_STRIDE;
+    const o = HOT_SLOTS + i * HEADER_STRIDE;
     return this.#head.slice(this.#index[o + 1], this.#index[o + 2]);
   }
 
   /** Value of header line `i`, trimmed, folding replaced by single spaces. */
   headerValueAt(i: number): string {
     if (this.#lines) return this.#lines[i]!.value;
-    const o = i * HEADER_STRIDE;
+    const o = HOT_SLOTS + i * HEADER_STRIDE;
     const v = this.#head.slice(this.#index[o + 3], this.#index[o + 4]);
     return (this.#index[o]! & FOLDED) === 0 ? v : v.replace(/[ \t]*\r\n[ \t]+/g, " ");
   }
 
   #idAt(i: number): HeaderId {
     if (this.#lines) return this.#lines[i]!.id;
-    return (this.#index[i * HEADER_STRIDE]! & 0xff) as HeaderId;
+    return (this.#index[HOT_SLOTS + i * HEADER_STRIDE]! & 0xff) as HeaderId;
   }
 
   #matches(i: number, key: HeaderNameKey): boolean {
@@ -111,11 +132,25 @@ export abstract class SipMessage {
       const n = this.#lines[i]!.name;
       return nameMatches(n, 0, n.length, key);
     }
-    const o = i * HEADER_STRIDE;
+    const o = HOT_SLOTS + i * HEADER_STRIDE;
     return nameMatches(this.#head, this.#index[o + 1]!, this.#index[o + 2]!, key);
   }
 
+  /**
+   * When header line `i` is still the received text and not folded, sets RANGE to its value's
+   * offsets in #head and returns true, so a getter parses it in place instead of slicing a copy.
+   */
+  #rangeOf(i: number): boolean {
+    if (this.#lines !== null || i < 0) return false;
+    const o = HOT_SLOTS + i * HEADER_STRIDE;
+    if ((this.#index[o]! & FOLDED) !== 0) return false;
+    RANGE.start = this.#index[o + 3]!;
+    RANGE.end = this.#index[o + 4]!;
+    return true;
+  }
+
   #firstIndex(key: HeaderNameKey): number {
+    if (this.#lines === null && key.id !== HeaderId.Other) return this.#index[key.id] ?? -1;
     const n = this.headerCount;
     for (let i = 0; i < n; i++) if (this.#matches(i, key)) return i;
     return -1;
@@ -176,8 +211,15 @@ export abstract class SipMessage {
   /** The top Via, the one a transaction is matched on; undefined when the message has none. Parses only that value. */
   topVia(): Via | undefined {
     if (this.#cache.topVia === undefined) {
-      const line = this.#first(VIA);
-      this.#cache.topVia = line === undefined ? null : parseVia(line, 0, firstValueEnd(line));
+      const i = this.#firstIndex(VIA);
+      if (i < 0) this.#cache.topVia = null;
+      else if (this.#rangeOf(i)) {
+        const { start, end } = RANGE;
+        this.#cache.topVia = parseVia(this.#head, start, firstValueEnd(this.#head, start, end));
+      } else {
+        const line = this.headerValueAt(i);
+        this.#cache.topVia = parseVia(line, 0, firstValueEnd(line));
+      }
     }
     return this.#cache.topVia ?? undefined;
   }
@@ -185,9 +227,9 @@ export abstract class SipMessage {
   cseq(): CSeq {
     let c = this.#cache.cseq;
     if (!c) {
-      const v = this.#first(CSEQ);
-      if (v === undefined) throw new SipParseError("MISSING_HEADER", "no CSeq header", -1, "CSeq");
-      c = parseCSeq(v);
+      const i = this.#firstIndex(CSEQ);
+      if (i < 0) throw new SipParseError("MISSING_HEADER", "no CSeq header", -1, "CSeq");
+      c = this.#rangeOf(i) ? parseCSeq(this.#head, RANGE.start, RANGE.end) : parseCSeq(this.headerValueAt(i));
       this.#cache.cseq = c;
     }
     return c;
@@ -219,25 +261,33 @@ export abstract class SipMessage {
   /** From tag, found without parsing the whole From value (the full parse is `from()`). */
   fromTag(): string | undefined {
     if (this.#cache.from) return tagOf(this.#cache.from);
-    const v = this.#first(FROM);
-    return v === undefined ? undefined : fastTag(v);
+    return this.#fastTag(this.#firstIndex(FROM));
   }
 
   /** To tag, found without parsing the whole To value (the full parse is `to()`). */
   toTag(): string | undefined {
     if (this.#cache.to) return tagOf(this.#cache.to);
-    const v = this.#first(TO);
-    return v === undefined ? undefined : fastTag(v);
+    return this.#fastTag(this.#firstIndex(TO));
+  }
+
+  #fastTag(i: number): string | undefined {
+    if (i < 0) return undefined;
+    return this.#rangeOf(i) ? fastTag(this.#head, RANGE.start, RANGE.end) : fastTag(this.headerValueAt(i));
   }
 
   /** Max-Forwards, or undefined when absent. Throws SipParseError when not a number 0..255. */
   maxForwards(): number | undefined {
     if (this.#cache.maxForwards === undefined) {
-      const v = this.#first(MAX_FORWARDS);
-      if (v === undefined) this.#cache.maxForwards = null;
+      const i = this.#firstIndex(MAX_FORWARDS);
+      if (i < 0) this.#cache.maxForwards = null;
       else {
         // Leading zeros are legal (RFC 4475 §3.1.1.1 sends "0068").
-        const n = parseDecimal(v, 0, v.length, 10);
+        let n: number;
+        if (this.#rangeOf(i)) n = parseDecimal(this.#head, RANGE.start, RANGE.end, 10);
+        else {
+          const v = this.headerValueAt(i);
+          n = parseDecimal(v, 0, v.length, 10);
+        }
         if (n < 0 || n > 255)
           throw new SipParseError("BAD_NUMBER", "Max-Forwards is not 0..255", 0, "Max-Forwards");
         this.#cache.maxForwards = n;
@@ -303,9 +353,9 @@ export abstract class SipMessage {
   #materialize(): HeaderLine[] {
     if (this.#lines) return this.#lines;
     const lines: HeaderLine[] = [];
-    const n = this.#index.length / HEADER_STRIDE;
+    const n = this.headerCount;
     for (let i = 0; i < n; i++) {
-      const o = i * HEADER_STRIDE;
+      const o = HOT_SLOTS + i * HEADER_STRIDE;
       lines.push({
         id: (this.#index[o]! & 0xff) as HeaderId,
         name: this.headerNameAt(i),
@@ -319,7 +369,7 @@ export abstract class SipMessage {
 
   #changed(): void {
     this.#bytes = null;
-    this.#cache = {};
+    this.#cache = newCache();
   }
 
   protected markStartLineChanged(): void {
@@ -415,8 +465,8 @@ export abstract class SipMessage {
     if (this.#lines) {
       for (const line of this.#lines) head += line.raw ?? `${line.name}: ${line.value}\r\n`;
     } else if (n > 0) {
-      const first = this.#index[1]!;
-      const last = this.#index[(n - 1) * HEADER_STRIDE + 5]! + 2;
+      const first = this.#index[HOT_SLOTS + 1]!;
+      const last = this.#index[HOT_SLOTS + (n - 1) * HEADER_STRIDE + 5]! + 2;
       head += this.#head.slice(first, last);
     }
     head += "\r\n";

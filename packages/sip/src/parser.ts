@@ -6,6 +6,7 @@ import {
   FOLDED,
   HEADER_STRIDE,
   type HeaderIndex,
+  HOT_SLOTS,
   type ReceivedParts,
   SipRequest,
   SipResponse,
@@ -13,7 +14,7 @@ import {
 import { TOKEN } from "./syntax.js";
 
 /** The header index is built here and copied out at its exact size: one allocation per message. */
-const SCRATCH: HeaderIndex = new Array<number>(64 * HEADER_STRIDE).fill(0);
+const SCRATCH: HeaderIndex = new Array<number>(HOT_SLOTS + 64 * HEADER_STRIDE).fill(0);
 
 /** How the message arrived: a datagram holds exactly one message; a stream framer has already cut one out. */
 export type Framing = "datagram" | "stream";
@@ -40,27 +41,30 @@ export function parseMessage(
   while (start + 1 < buf.length && buf[start] === 0x0d && buf[start + 1] === 0x0a) start += 2;
   // One latin1 decode of the whole message: string indexOf is much faster than Buffer.indexOf's
   // native call, and offsets stay byte offsets. The body is handed out as bytes, never as this string.
-  const text = (buf as Latin1Buffer).latin1Slice(start, buf.length);
-  const blank = text.indexOf("\r\n\r\n");
-  if (blank < 0) throw new SipParseError("NO_END_OF_HEADERS", "no empty line after the headers", buf.length);
-  const head = text;
-  const headLen = blank + 2;
-  const bodyStart = start + blank + 4;
-
+  const head = (buf as Latin1Buffer).latin1Slice(start, buf.length);
   const lineEnd = head.indexOf("\r\n");
+  if (lineEnd < 0)
+    throw new SipParseError("NO_END_OF_HEADERS", "no empty line after the headers", buf.length);
   if (lineEnd > limits.maxLineBytes) throw new SipParseError("LINE_TOO_LONG", "start line too long", 0);
   const headersStart = lineEnd + 2;
   let contentLength = -1;
-  let n = 0; // numbers written to SCRATCH
+  // The first HOT_SLOTS numbers say on which line each hot header first appears (-1: absent).
+  for (let h = 0; h < HOT_SLOTS; h++) SCRATCH[h] = -1;
+  let n = HOT_SLOTS; // numbers written to SCRATCH
   let pos = headersStart;
-  while (pos < headLen) {
+  // The loop ends at the empty line, so the end of the headers needs no separate search.
+  for (;;) {
     let eol = head.indexOf("\r\n", pos);
+    if (eol < 0) throw new SipParseError("NO_END_OF_HEADERS", "no empty line after the headers", buf.length);
+    if (eol === pos) break;
     let flags = 0;
     // Folded continuation lines start with SP or HTAB (RFC 3261 §7.3.1).
-    while (eol + 2 < headLen) {
+    for (;;) {
       const c = head.charCodeAt(eol + 2);
       if (c !== 0x20 && c !== 0x09) break;
       eol = head.indexOf("\r\n", eol + 2);
+      if (eol < 0)
+        throw new SipParseError("NO_END_OF_HEADERS", "no empty line after the headers", buf.length);
       flags = FOLDED;
     }
     if (eol - pos > limits.maxLineBytes)
@@ -96,9 +100,10 @@ export function parseMessage(
         throw new SipParseError("BAD_CONTENT_LENGTH", "conflicting Content-Length headers", pos + start);
       contentLength = n;
     }
-    if (n + HEADER_STRIDE > limits.maxHeaders * HEADER_STRIDE)
+    if (n - HOT_SLOTS + HEADER_STRIDE > limits.maxHeaders * HEADER_STRIDE)
       throw new SipParseError("TOO_MANY_HEADERS", `more than ${limits.maxHeaders} header lines`, pos + start);
     if (n + HEADER_STRIDE > SCRATCH.length) SCRATCH.length = SCRATCH.length * 2;
+    if (id !== HeaderId.Other && SCRATCH[id] === -1) SCRATCH[id] = (n - HOT_SLOTS) / HEADER_STRIDE;
     SCRATCH[n] = id | flags;
     SCRATCH[n + 1] = pos;
     SCRATCH[n + 2] = nameEnd;
@@ -109,6 +114,7 @@ export function parseMessage(
     pos = eol + 2;
   }
 
+  const bodyStart = start + pos + 2;
   const available = buf.length - bodyStart;
   let bodyLength: number;
   if (contentLength < 0) {

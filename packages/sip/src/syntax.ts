@@ -89,21 +89,22 @@ export function splitCommaRanges(s: string, start = 0, end = s.length): number[]
 }
 
 /** End of the first comma-separated value of a header value (quotes and `<…>` respected), trimmed. */
-export function firstValueEnd(s: string): number {
-  if (s.indexOf(",") < 0) return s.length; // the usual case: one value per line, already trimmed
+export function firstValueEnd(s: string, start = 0, end = s.length): number {
+  const comma = s.indexOf(",", start);
+  if (comma < 0 || comma >= end) return end; // the usual case: one value per line, already trimmed
   let angle = false;
-  let i = 0;
-  for (; i < s.length; i++) {
+  let i = start;
+  for (; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x22) {
-      const q = closingQuote(s, i);
-      if (q < 0) return s.length;
+      const q = closingQuote(s, i, end);
+      if (q < 0) return end;
       i = q;
     } else if (c === 0x3c) angle = true;
     else if (c === 0x3e) angle = false;
     else if (c === 0x2c && !angle) break;
   }
-  return trimEndWs(s, 0, i);
+  return trimEndWs(s, start, i);
 }
 
 function pushTrimmed(s: string, start: number, end: number, out: number[]): void {

@@ -31,38 +31,39 @@ export function tagOf(n: NameAddr): string | undefined {
  * the `<…>` URI (whose own parameters are not header parameters), then scans the header parameters.
  * For the hot path of transaction and dialog matching; `parseNameAddr` is the full, validating parse.
  */
-export function fastTag(s: string): string | undefined {
-  let i = 0;
-  const q = s.indexOf('"');
-  const lt = s.indexOf("<");
-  if (q >= 0 && (lt < 0 || q < lt)) {
-    const close = closingQuote(s, q);
+export function fastTag(s: string, start = 0, end = s.length): string | undefined {
+  let i = start;
+  const q = s.indexOf('"', start);
+  const lt = s.indexOf("<", start);
+  if (q >= 0 && q < end && (lt < 0 || q < lt)) {
+    const close = closingQuote(s, q, end);
     if (close < 0) return undefined;
     i = close + 1;
   }
   const open = s.indexOf("<", i);
-  if (open >= 0) {
+  if (open >= 0 && open < end) {
     const gt = s.indexOf(">", open);
-    if (gt < 0) return undefined;
+    if (gt < 0 || gt >= end) return undefined;
     i = gt + 1;
   }
-  for (let semi = s.indexOf(";", i); semi >= 0; semi = s.indexOf(";", semi + 1)) {
-    let j = skipWs(s, semi + 1);
+  for (let semi = s.indexOf(";", i); semi >= 0 && semi < end; semi = s.indexOf(";", semi + 1)) {
+    let j = skipWs(s, semi + 1, end);
     if (
+      j + 3 <= end &&
       (s.charCodeAt(j) | 0x20) === 0x74 &&
       (s.charCodeAt(j + 1) | 0x20) === 0x61 &&
       (s.charCodeAt(j + 2) | 0x20) === 0x67
     ) {
-      j = skipWs(s, j + 3);
-      if (s.charCodeAt(j) !== 0x3d) continue;
-      const start = skipWs(s, j + 1);
-      let end = start;
-      while (end < s.length) {
-        const c = s.charCodeAt(end);
+      j = skipWs(s, j + 3, end);
+      if (s.charCodeAt(j) !== 0x3d || j >= end) continue;
+      const from = skipWs(s, j + 1, end);
+      let to = from;
+      while (to < end) {
+        const c = s.charCodeAt(to);
         if (c === 0x3b || c === 0x20 || c === 0x09 || c === 0x2c) break;
-        end++;
+        to++;
       }
-      return end > start ? s.slice(start, end) : undefined;
+      return to > from ? s.slice(from, to) : undefined;
     }
   }
   return undefined;
