@@ -14,8 +14,14 @@ import {
   credentialsChangedSchema,
   type DeliverReply,
   type DeliverRequest,
+  type DomainsChangedEvent,
+  type DomainsReply,
+  type DomainsRequest,
   deliverReplySchema,
   deliverRequestSchema,
+  domainsChangedSchema,
+  domainsReplySchema,
+  domainsRequestSchema,
   EDGE_ID_PATTERN,
   type EdgeAnnouncement,
   type EdgeDownEvent,
@@ -83,6 +89,13 @@ export const requests = Object.freeze({
     request: jsonCodec(registerRequestSchema),
     reply: jsonCodec(registerReplySchema),
   }),
+  /** Edge → registrar: the local domains (the registrar reads them from the subscriber store). */
+  domains: requestSubject<DomainsRequest, DomainsReply>({
+    subject: "registrar.domains",
+    queue: "registrar",
+    request: jsonCodec(domainsRequestSchema),
+    reply: jsonCodec(domainsReplySchema),
+  }),
   /** Proxy, redirect → location: the live bindings of an AoR. */
   locationLookup: requestSubject<LocationLookupRequest, LocationLookupReply>({
     subject: "location.lookup",
@@ -109,6 +122,8 @@ export const requests = Object.freeze({
 export const events = Object.freeze({
   /** Location → anyone caching bindings (proxy, redirect, admin): an AoR's bindings changed. */
   bindingChanged: eventSubject<BindingChangedEvent>("binding.changed", jsonCodec(bindingChangedSchema)),
+  /** Admin API → edges, registrars: the set of local domains changed. */
+  domainsChanged: eventSubject<DomainsChangedEvent>("domains.changed", jsonCodec(domainsChangedSchema)),
   /** Admin API → registrar/proxy: drop cached credentials of a subscriber. */
   credentialsChanged: eventSubject<CredentialsChangedEvent>(
     "credentials.changed",
@@ -131,6 +146,7 @@ export interface CatalogueEntry {
 
 export const catalogue: readonly CatalogueEntry[] = Object.freeze([
   { kind: "request", subject: requests.register.subject, queue: requests.register.queue },
+  { kind: "request", subject: requests.domains.subject, queue: requests.domains.queue },
   { kind: "request", subject: requests.locationLookup.subject, queue: requests.locationLookup.queue },
   { kind: "request", subject: "edge.{edgeId}.deliver" },
   ...Object.values(events).map((e): CatalogueEntry => ({ kind: "event", subject: e.subject })),

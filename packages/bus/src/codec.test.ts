@@ -137,9 +137,11 @@ describe("catalogue", () => {
     expect(new Set(subjects).size).toBe(subjects.length);
     expect(subjects).toEqual([
       "registrar.register",
+      "registrar.domains",
       "location.lookup",
       "edge.{edgeId}.deliver",
       "binding.changed",
+      "domains.changed",
       "credentials.changed",
       "edge.up",
       "edge.heartbeat",

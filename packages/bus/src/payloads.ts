@@ -154,6 +154,19 @@ export interface BindingChangedEvent {
   readonly count: number;
 }
 
+/** Edge → registrar: the domains this platform serves (the edge answers 403 for the others). */
+// biome-ignore lint/complexity/noBannedTypes: a request with no fields
+export type DomainsRequest = {};
+export interface DomainsReply {
+  readonly domains: readonly string[];
+}
+
+/** Admin API → edges and registrars: a domain was created or deleted; refresh the list. */
+export interface DomainsChangedEvent {
+  readonly domain: string;
+  readonly change: "created" | "deleted";
+}
+
 /** A subscriber's credentials changed or the subscriber was removed: drop cached digest secrets. */
 export interface CredentialsChangedEvent {
   readonly username: string;
@@ -176,6 +189,15 @@ export interface EdgeAnnouncement {
 export interface EdgeDownEvent {
   readonly edgeId: string;
 }
+
+export const domainsRequestSchema = object<DomainsRequest>({});
+export const domainsReplySchema = object<DomainsReply>({
+  domains: array(nonEmpty, { maxItems: 100_000 }),
+});
+export const domainsChangedSchema = object<DomainsChangedEvent>({
+  domain: nonEmpty,
+  change: oneOf("created", "deleted"),
+});
 
 export const bindingChangedSchema = object<BindingChangedEvent>({
   aor: nonEmpty,
