@@ -1,5 +1,5 @@
 /**
- * Test support (not exported from the package index): a fresh PostgreSQL database per test
+ * Test support (`@sip-platform/db/testing`, for tests only): a fresh PostgreSQL database per test
  * file, created through the admin connection and dropped afterwards, and a fingerprint of the
  * schema to compare runs and drivers.
  */
