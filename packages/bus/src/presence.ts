@@ -207,9 +207,11 @@ export class EdgeWatcher {
   #down(edgeId: string): void {
     if (this.#stopped) return;
     const known = this.#edges.get(edgeId);
-    if (known === undefined) return;
-    this.#downed.set(edgeId, known.announcement.startedAt);
-    this.#forget(edgeId, known);
+    if (known !== undefined) {
+      this.#downed.set(edgeId, known.announcement.startedAt);
+      this.#forget(edgeId, known);
+    }
+    // Authoritative even for an edge this watcher never heard: it may have started after the edge did.
     this.#call(() => this.#options.onGone(edgeId, "down"));
   }
 

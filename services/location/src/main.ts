@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+import { openBindingStore } from "@sip-platform/bindings";
+import { openBus } from "@sip-platform/bus";
+import {
+  ConfigError,
+  LOG_LEVEL,
+  NATS_URL,
+  parseConfig,
+  REDIS_URL,
+  redact,
+  required,
+} from "@sip-platform/config";
+import { pino } from "pino";
+import { startLocation } from "./service.js";
+
+/** A location instance on its own: NATS and Redis are required; several may run at once. */
+const SCHEMA = { NATS_URL: required(NATS_URL), REDIS_URL: required(REDIS_URL), LOG_LEVEL };
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof parseConfig<typeof SCHEMA>>;
+  try {
+    config = parseConfig(SCHEMA, process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`location: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = pino({ level: config.LOG_LEVEL, base: { service: "location" } });
+  log.info({ config: redact(config) }, "starting");
+  const bindings = openBindingStore({ redisUrl: config.REDIS_URL });
+  const bus = await openBus({
+    natsUrl: config.NATS_URL,
+    name: `location-${process.pid}`,
+    onStatus: (s) => log.info({ bus: s.type }, "bus status"),
+    onError: (f) => log.warn({ kind: f.kind, subject: f.subject, err: f.error }, "bus fault"),
+  });
+  const running = await startLocation({ bus, bindings, log });
+  const stop = async (signal: string) => {
+    log.info({ signal }, "stopping");
+    await running.close();
+    await bus.drain();
+    await bindings.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", (s) => void stop(s));
+  process.once("SIGTERM", (s) => void stop(s));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`location failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
