@@ -10,7 +10,12 @@ describe("CachedCredentials", () => {
     let calls = 0;
     let now = 0;
     const cache = new CachedCredentials(
-      { find: async (u) => (calls++, u === "alice" ? alice : undefined) },
+      {
+        find: async (u) => {
+          calls++;
+          return u === "alice" ? alice : undefined;
+        },
+      },
       { now: () => now, ttlMs: 1000, negativeTtlMs: 100 },
     );
     expect(await cache.find("alice", "d")).toBe(alice);
