@@ -32,10 +32,11 @@ describe("CachedCredentials", () => {
   it("remembers unknown users briefly (scanners do not reach the database each time)", async () => {
     let calls = 0;
     let now = 0;
-    const cache = new CachedCredentials(
-      { find: async () => (calls++, undefined) },
-      { now: () => now, negativeTtlMs: 100 },
-    );
+    const find = async () => {
+      calls++;
+      return undefined;
+    };
+    const cache = new CachedCredentials({ find }, { now: () => now, negativeTtlMs: 100 });
     await cache.find("mallory", "d");
     await cache.find("mallory", "d");
     expect(calls).toBe(1);
