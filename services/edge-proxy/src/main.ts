@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+import { type Bus, openBus } from "@sip-platform/bus";
+import { ConfigError, redact } from "@sip-platform/config";
+import type { ListenerOptions } from "@sip-platform/transport";
+import { pino } from "pino";
+import { advertisedHostOf, type EdgeConfig, listenersOf, loadEdgeConfig } from "./config.js";
+import { newEdgeId } from "./edge-id.js";
+import { startEdgeProxy } from "./service.js";
+
+/** Composition root: config → bus → edge proxy → stop on SIGINT/SIGTERM (announcing edge.down). */
+async function main(): Promise<void> {
+  let config: EdgeConfig;
+  let listeners: ListenerOptions[];
+  try {
+    config = loadEdgeConfig(process.env);
+    listeners = listenersOf(config);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`edge-proxy: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = pino({ level: config.LOG_LEVEL, base: { service: "edge-proxy" } });
+  log.info({ config: redact(config) }, "starting");
+  const edgeId = newEdgeId();
+  const bus: Bus = await openBus({
+    natsUrl: config.NATS_URL,
+    name: edgeId,
+    onStatus: (s) => log.info({ bus: s.type }, "bus status"),
+    onError: (f) => log.warn({ kind: f.kind, subject: f.subject, err: f.error }, "bus fault"),
+  });
+  const edge = await startEdgeProxy({
+    bus,
+    listeners,
+    advertisedHost: advertisedHostOf(config),
+    edgeId,
+    log,
+  });
+  const where = edge.listeners.map((l) => `${l.protocol} ${l.local.address}:${l.local.port}`).join(", ");
+  log.info({ listeners: edge.listeners }, "listening");
+  process.stdout.write(`SIP edge proxy ${edge.edgeId} listening on ${where}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping");
+    try {
+      await edge.close();
+      await bus.drain();
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, "unclean stop");
+      process.exit(1);
+    }
+  };
+  process.once("SIGINT", (s) => void stop(s));
+  process.once("SIGTERM", (s) => void stop(s));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`edge-proxy failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

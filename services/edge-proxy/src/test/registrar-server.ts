@@ -1,0 +1,61 @@
+/**
+ * A registrar on the bus for the edge's tests: the real `Registrar` of packages/registrar over a
+ * memory binding store and in-memory credentials, served the way the registrar service serves it.
+ */
+import { MemoryBindingStore } from "@sip-platform/bindings";
+import { type Bus, type BusSubscription, requests } from "@sip-platform/bus";
+import { type CredentialsSource, REGISTRAR_DEFAULTS, Registrar } from "@sip-platform/registrar";
+import { computeHa1, type DigestHash, parseMessage, type SipRequest } from "@sip-platform/sip";
+
+export interface TestRegistrar {
+  readonly store: MemoryBindingStore;
+  /** REGISTERs the registrar was asked to handle. */
+  readonly handled: SipRequest[];
+  stop(): Promise<void>;
+}
+
+export async function serveTestRegistrar(
+  bus: Bus,
+  options: { domains: readonly string[]; users: Readonly<Record<string, string>> },
+): Promise<TestRegistrar> {
+  const [domain] = options.domains;
+  const credentials: CredentialsSource = {
+    async find(username, realm) {
+      const password = options.users[username];
+      if (password === undefined || !options.domains.includes(realm)) return undefined;
+      const ha1: Partial<Record<DigestHash, string>> = {
+        MD5: computeHa1("MD5", username, realm, password),
+        "SHA-256": computeHa1("SHA-256", username, realm, password),
+      };
+      return { subscriberId: `id-${username}@${domain}`, enabled: true, ha1 };
+    },
+  };
+  const store = new MemoryBindingStore({ sweepIntervalMs: 0 });
+  const registrar = new Registrar({
+    bindings: store,
+    credentials,
+    domains: { isLocal: async (d) => options.domains.includes(d) },
+    policy: { ...REGISTRAR_DEFAULTS, secret: "edge-proxy-test-secret-0123456789" },
+  });
+  const handled: SipRequest[] = [];
+  const subs: BusSubscription[] = [
+    await bus.serve(requests.register, { queue: "registrar" }, async ({ edgeId, flow, message }) => {
+      const req = parseMessage(message) as SipRequest;
+      handled.push(req);
+      const res = await registrar.handle(req, {
+        received: { protocol: flow.protocol, address: flow.remote.address, port: flow.remote.port },
+        ...(flow.connectionId !== "" ? { flow: { edgeId, connectionId: flow.connectionId } } : {}),
+      });
+      return { message: res.toBuffer() };
+    }),
+    await bus.serve(requests.domains, { queue: "registrar" }, () => ({ domains: [...options.domains] })),
+  ];
+  return {
+    store,
+    handled,
+    async stop() {
+      await Promise.all(subs.map((s) => s.drain()));
+      await store.close();
+    },
+  };
+}
