@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/**
+ * Composition root of the admin API as its own process: configuration (parsed once, here) →
+ * database (migrated) → binding store → bus → HTTP; SIGINT/SIGTERM close them in reverse.
+ * A configuration problem is one line on stderr naming the variable, exit code 2; a dependency
+ * that cannot be opened is one line too, exit code 1.
+ */
+import { randomBytes } from "node:crypto";
+import { openBindingStore } from "@sip-platform/bindings";
+import { openBus } from "@sip-platform/bus";
+import {
+  ADMIN_PORT,
+  ADMIN_TOKEN,
+  type Config,
+  ConfigError,
+  DATABASE_URL,
+  field,
+  LOG_LEVEL,
+  NATS_URL,
+  parseConfig,
+  REDIS_URL,
+  redact,
+} from "@sip-platform/config";
+import { createRepository, type Database, EMBEDDED_DATABASE_URL, openDatabase } from "@sip-platform/db";
+import { loggableError } from "./errors.js";
+import { createLogger } from "./logger.js";
+import { startAdminApi } from "./service.js";
+
+/** Not in the contract's table: the address the admin API binds (the contract fixes only its port). */
+const ADMIN_LISTEN = field.ip({ default: "0.0.0.0", describe: "address the admin API binds" });
+
+const SCHEMA = { ADMIN_LISTEN, ADMIN_PORT, ADMIN_TOKEN, DATABASE_URL, REDIS_URL, NATS_URL, LOG_LEVEL };
+
+/** Closing everything may not take longer than this; then the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+type Closer = readonly [name: string, close: () => Promise<void>];
+
+async function main(): Promise<void> {
+  let config: Config<typeof SCHEMA>;
+  try {
+    config = parseConfig(SCHEMA, process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      const problems = e.issues.map((i) => `${i.variable} ${i.problem}; expected ${i.expected}`);
+      process.stderr.write(`admin-api: invalid configuration: ${problems.join("; ")}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+
+  const log = createLogger({ level: config.LOG_LEVEL });
+  log.info({ config: redact(config) }, "starting");
+
+  let adminToken = config.ADMIN_TOKEN;
+  if (adminToken === undefined) {
+    adminToken = randomBytes(32).toString("base64url");
+    // The contract: generated and printed at start. Printed, not logged: log lines are shipped.
+    process.stdout.write(`admin-api: ADMIN_TOKEN is not set; generated token for this run: ${adminToken}\n`);
+  }
+
+  // Closed in reverse order of opening, whatever happens after each one opened.
+  const closers: Closer[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const [name, close] of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        log.warn({ dependency: name, error: loggableError(error) }, "close failed");
+      }
+    }
+    closers.length = 0;
+  };
+
+  try {
+    const database: Database = await openDatabase({
+      url: config.DATABASE_URL ?? EMBEDDED_DATABASE_URL,
+      applicationName: "sip-platform-admin-api",
+    });
+    closers.push(["database", () => database.close()]);
+    const report = await database.migrate();
+    log.info({ database: database.location, migrations: report }, "database ready");
+
+    const bindings = openBindingStore({ redisUrl: config.REDIS_URL });
+    closers.push(["bindings", () => bindings.close()]);
+
+    const bus = await openBus({
+      natsUrl: config.NATS_URL,
+      name: `admin-api-${process.pid}`,
+      onStatus: (status) => log.info({ bus: status.type }, "bus status"),
+      onError: (fault) => log.warn({ bus: fault.kind, subject: fault.subject }, "bus fault"),
+    });
+    closers.push(["bus", () => bus.drain()]);
+
+    const api = await startAdminApi({
+      repository: createRepository(database),
+      database,
+      bindings,
+      bus,
+      adminToken,
+      host: config.ADMIN_LISTEN,
+      port: config.ADMIN_PORT,
+      log,
+    });
+    closers.push(["http", () => api.close()]);
+    process.stdout.write(`admin-api: listening on ${api.url} (OpenAPI at ${api.url}/docs)\n`);
+  } catch (error) {
+    process.stderr.write(`admin-api: cannot start: ${loggableError(error).message}\n`);
+    await closeAll();
+    process.exit(1);
+  }
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping");
+    setTimeout(() => {
+      process.stderr.write("admin-api: shutdown took too long; exiting\n");
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
+    closeAll().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`admin-api: failed: ${loggableError(error).message}\n`);
+  process.exit(1);
+});
