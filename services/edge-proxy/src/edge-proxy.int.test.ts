@@ -3,13 +3,13 @@
  * (packages/registrar) served on that bus: what a phone sees.
  */
 import { type EdgeAnnouncement, events, InProcessBus, InProcessHub, requests } from "@sip-platform/bus";
+import { runSipp } from "@sip-platform/fixtures/sipp";
 import { parseChallenges, parseMessage, type SipResponse } from "@sip-platform/sip";
 import type { ListenerOptions } from "@sip-platform/transport";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type EdgeProxy, startEdgeProxy } from "./service.js";
 import { serveTestRegistrar, type TestRegistrar } from "./test/registrar-server.js";
 import { type RequestSpec, requestText, silentLog } from "./test/requests.js";
-import { runScenario, scenarioPath } from "./test/sipp.js";
 import { UdpClient } from "./test/udp-client.js";
 
 const DOMAIN = "example.test";
@@ -113,12 +113,26 @@ describe("edge proxy over UDP, TCP and WebSocket", () => {
     "SIPp registers with digest authentication (%s) → 200",
     async (transport) => {
       const before = registrar.handled.length;
-      await runScenario({
-        scenario: scenarioPath("register-auth"),
-        target: { host: "127.0.0.1", port: port(transport === "u1" ? "udp" : "tcp") },
-        transport,
-        args: ["-s", "alice", "-au", "alice", "-ap", "wonderland", "-key", "domain", DOMAIN],
-      });
+      await runSipp(
+        "register-auth",
+        { host: "127.0.0.1", port: port(transport === "u1" ? "udp" : "tcp") },
+        {
+          transport,
+          args: [
+            "-i",
+            "127.0.0.1",
+            "-s",
+            "alice",
+            "-au",
+            "alice",
+            "-ap",
+            "wonderland",
+            "-key",
+            "domain",
+            DOMAIN,
+          ],
+        },
+      );
       expect(registrar.handled.length - before).toBe(2);
       const bindings = await registrar.store.lookup(`sip:alice@${DOMAIN}`, Date.now());
       const binding = bindings.find((b) =>
