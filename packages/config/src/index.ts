@@ -21,6 +21,7 @@ export {
   TLS_FILES_TOGETHER,
   TRUSTED_CIDRS,
 } from "./contract.js";
+export { configOrExit } from "./exit.js";
 export {
   type Field,
   type FieldKind,

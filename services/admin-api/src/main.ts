@@ -11,8 +11,7 @@ import { openBus } from "@sip-platform/bus";
 import {
   ADMIN_PORT,
   ADMIN_TOKEN,
-  type Config,
-  ConfigError,
+  configOrExit,
   DATABASE_URL,
   field,
   LOG_LEVEL,
@@ -37,17 +36,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 type Closer = readonly [name: string, close: () => Promise<void>];
 
 async function main(): Promise<void> {
-  let config: Config<typeof SCHEMA>;
-  try {
-    config = parseConfig(SCHEMA, process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      const problems = e.issues.map((i) => `${i.variable} ${i.problem}; expected ${i.expected}`);
-      process.stderr.write(`admin-api: invalid configuration: ${problems.join("; ")}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = configOrExit("admin-api", () => parseConfig(SCHEMA, process.env));
 
   const log = createLogger({ level: config.LOG_LEVEL });
   log.info({ config: redact(config) }, "starting");

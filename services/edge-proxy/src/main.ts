@@ -1,26 +1,15 @@
 #!/usr/bin/env node
 import { type Bus, openBus } from "@sip-platform/bus";
-import { ConfigError, redact } from "@sip-platform/config";
-import type { ListenerOptions } from "@sip-platform/transport";
+import { configOrExit, redact } from "@sip-platform/config";
 import { pino } from "pino";
-import { advertisedHostOf, type EdgeConfig, listenersOf, loadEdgeConfig } from "./config.js";
+import { advertisedHostOf, listenersOf, loadEdgeConfig } from "./config.js";
 import { newEdgeId } from "./edge-id.js";
 import { startEdgeProxy } from "./service.js";
 
 /** Composition root: config → bus → edge proxy → stop on SIGINT/SIGTERM (announcing edge.down). */
 async function main(): Promise<void> {
-  let config: EdgeConfig;
-  let listeners: ListenerOptions[];
-  try {
-    config = loadEdgeConfig(process.env);
-    listeners = listenersOf(config);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`edge-proxy: ${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = configOrExit("edge-proxy", () => loadEdgeConfig(process.env));
+  const listeners = configOrExit("edge-proxy", () => listenersOf(config));
   const log = pino({ level: config.LOG_LEVEL, base: { service: "edge-proxy" } });
   log.info({ config: redact(config) }, "starting");
   const edgeId = newEdgeId();

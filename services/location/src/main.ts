@@ -2,7 +2,7 @@
 import { openBindingStore } from "@sip-platform/bindings";
 import { openBus } from "@sip-platform/bus";
 import {
-  ConfigError,
+  configOrExit,
   LOG_LEVEL,
   NATS_URL,
   parseConfig,
@@ -17,16 +17,7 @@ import { startLocation } from "./service.js";
 const SCHEMA = { NATS_URL: required(NATS_URL), REDIS_URL: required(REDIS_URL), LOG_LEVEL };
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof parseConfig<typeof SCHEMA>>;
-  try {
-    config = parseConfig(SCHEMA, process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`location: ${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = configOrExit("location", () => parseConfig(SCHEMA, process.env));
   const log = pino({ level: config.LOG_LEVEL, base: { service: "location" } });
   log.info({ config: redact(config) }, "starting");
   const bindings = openBindingStore({ redisUrl: config.REDIS_URL });

@@ -1,21 +1,12 @@
 #!/usr/bin/env node
-import { ConfigError, redact } from "@sip-platform/config";
+import { configOrExit, redact } from "@sip-platform/config";
 import { pino } from "pino";
-import { loadPlatformConfig, type PlatformConfig } from "./config.js";
+import { loadPlatformConfig } from "./config.js";
 import { startPlatform } from "./platform.js";
 
 /** `pnpm start`: the whole platform in one process, printing where it listens and the admin token. */
 async function main(): Promise<void> {
-  let config: PlatformConfig;
-  try {
-    config = loadPlatformConfig(process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`configuration error: ${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = configOrExit("platform", () => loadPlatformConfig(process.env));
   const log = pino({ level: config.LOG_LEVEL, base: { service: "platform" } });
   log.info({ config: redact(config) }, "starting");
   const platform = await startPlatform(config, log);

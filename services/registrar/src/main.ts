@@ -3,7 +3,7 @@ import { openBindingStore } from "@sip-platform/bindings";
 import { openBus } from "@sip-platform/bus";
 import {
   CLUSTER_SECRET,
-  ConfigError,
+  configOrExit,
   DATABASE_URL,
   DIGEST_ALGORITHMS,
   LOG_LEVEL,
@@ -30,16 +30,7 @@ const SCHEMA = {
 };
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof parseConfig<typeof SCHEMA>>;
-  try {
-    config = parseConfig(SCHEMA, process.env);
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`registrar: ${e.message}\n`);
-      process.exit(2);
-    }
-    throw e;
-  }
+  const config = configOrExit("registrar", () => parseConfig(SCHEMA, process.env));
   const log = pino({ level: config.LOG_LEVEL, base: { service: "registrar" } });
   log.info({ config: redact(config) }, "starting");
   const database = await openDatabase({ url: config.DATABASE_URL ?? EMBEDDED_DATABASE_URL });
