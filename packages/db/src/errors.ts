@@ -21,6 +21,8 @@ export abstract class DbError extends Error {
 export class DatabaseUnavailableError extends DbError {
   override readonly name = "DatabaseUnavailableError";
   readonly code = "DB_UNAVAILABLE";
+  /** What a SIP service answers while the database is down (with Retry-After), like the binding store's. */
+  readonly sipStatus = 503;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
