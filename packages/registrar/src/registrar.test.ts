@@ -276,3 +276,41 @@ describe("Registrar (RFC 3261 §10.3)", () => {
     expect(res.header("Retry-After")).toBe("5");
   });
 });
+
+describe("several Authorization headers for one realm (a phone answering every challenge)", () => {
+  it("accepts the request when one of them verifies, whatever the order", async () => {
+    const first = await registrar.handle(register());
+    const challenges = first.headerLines("WWW-Authenticate").flatMap((v) => parseChallenges(v));
+    const answers = challenges.map((c) => {
+      const a = answerChallenge(c, {
+        username: "alice",
+        password: "wonderland",
+        method: "REGISTER",
+        uri: `sip:${DOMAIN}`,
+      });
+      if (!a.ok) throw new Error(a.reason);
+      return a.value;
+    });
+    const unsupported = answers[0]!.replace("algorithm=MD5", "algorithm=SHA-999");
+    const res = await registrar.handle(
+      register({ extra: [`Authorization: ${unsupported}`, `Authorization: ${answers[1]}`] }),
+    );
+    expect(res.status).toBe(200);
+  });
+
+  it("answers 403 when none verifies", async () => {
+    const first = await registrar.handle(register());
+    const c = parseChallenges(first.headerLines("WWW-Authenticate")[0]!)[0]!;
+    const wrong = answerChallenge(c, {
+      username: "alice",
+      password: "nope",
+      method: "REGISTER",
+      uri: `sip:${DOMAIN}`,
+    });
+    if (!wrong.ok) throw new Error(wrong.reason);
+    const res = await registrar.handle(
+      register({ extra: [`Authorization: ${wrong.value}`, `Authorization: ${wrong.value}`] }),
+    );
+    expect(res.status).toBe(403);
+  });
+});

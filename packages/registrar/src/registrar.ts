@@ -17,6 +17,7 @@ import {
   type DigestCredentials,
   digestHashOf,
   isSipUri,
+  type NonceCheck,
   parseCredentials,
   parseUri,
   resolveDigestAlgorithm,
@@ -88,17 +89,25 @@ export class Registrar {
     if (unsupported.length > 0)
       return this.#fail(req, "UNSUPPORTED_EXTENSION", undefined, [["Unsupported", unsupported.join(", ")]]);
 
-    // Step 3: authentication, realm = domain.
-    const authorization = this.#credentialsFor(req, domain);
-    if (authorization === undefined) return this.#challenge(req, domain, false);
-    const nonce = checkNonce(policy.secret, domain, authorization.nonce, this.#now(), policy.nonceTtlMs);
-    if (nonce === "invalid") return this.#challenge(req, domain, false);
-    const algorithm = resolveDigestAlgorithm(authorization.algorithm);
-    const stored = await this.#deps.credentials.find(authorization.username, domain);
-    const ha1 = algorithm && stored?.enabled ? stored.ha1[digestHashOf(algorithm)] : undefined;
-    const verified =
-      ha1 !== undefined && verifyCredentials(authorization, { method: req.method, ha1, realm: domain });
-    if (!verified) return this.#fail(req, "AUTH_FAILED");
+    // Step 3: authentication, realm = domain. A phone may answer every challenge of the realm
+    // (one Authorization per algorithm): the first one that verifies counts.
+    const offered = this.#credentialsFor(req, domain);
+    let authorization: DigestCredentials | undefined;
+    let nonce: NonceCheck = "invalid";
+    let authentic = false;
+    for (const c of offered) {
+      const check = checkNonce(policy.secret, domain, c.nonce, this.#now(), policy.nonceTtlMs);
+      if (check === "invalid") continue;
+      authentic = true;
+      if (await this.#verifies(c, req, domain)) {
+        authorization = c;
+        nonce = check;
+        break;
+      }
+    }
+    // No credentials, or only forged / foreign nonces: challenge. Ours but wrong: one answer for all.
+    if (!authentic) return this.#challenge(req, domain, false);
+    if (authorization === undefined) return this.#fail(req, "AUTH_FAILED");
     // RFC 7616 §3.3: right credentials on an old nonce → a fresh challenge the phone answers silently.
     if (nonce === "stale") return this.#challenge(req, domain, true);
 
@@ -145,13 +154,21 @@ export class Registrar {
     return this.#ok(req, result.bindings, ctx.now);
   }
 
-  /** The request's credentials for this realm, if it carries any (a phone may send several). */
-  #credentialsFor(req: SipRequest, realm: string): DigestCredentials | undefined {
-    for (const value of req.headerLines("Authorization")) {
-      const c = parseCredentials(value, "Authorization");
-      if (c.realm.toLowerCase() === realm) return c;
-    }
-    return undefined;
+  /** The request's credentials for this realm, in order (a phone may send several). */
+  #credentialsFor(req: SipRequest, realm: string): DigestCredentials[] {
+    return req
+      .headerLines("Authorization")
+      .map((value) => parseCredentials(value, "Authorization"))
+      .filter((c) => c.realm.toLowerCase() === realm);
+  }
+
+  /** Unknown user, disabled account, unsupported algorithm and wrong password all read as false. */
+  async #verifies(c: DigestCredentials, req: SipRequest, realm: string): Promise<boolean> {
+    const algorithm = resolveDigestAlgorithm(c.algorithm);
+    if (algorithm === undefined) return false;
+    const stored = await this.#deps.credentials.find(c.username, realm);
+    const ha1 = stored?.enabled ? stored.ha1[digestHashOf(algorithm)] : undefined;
+    return ha1 !== undefined && verifyCredentials(c, { method: req.method, ha1, realm });
   }
 
   /** 401 with one challenge per configured algorithm, in order (RFC 8760 §2.3). */
