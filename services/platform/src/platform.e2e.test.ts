@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { runSipp } from "@sip-platform/fixtures/sipp";
+import { answerChallenge, parseChallenges, parseMessage } from "@sip-platform/sip";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -128,33 +129,52 @@ describe("one-process platform, end to end", () => {
     expect(await registrationsOf("alice")).toEqual([]);
   });
 
-  it("answers REGISTER over WebSocket on the same connection (401 challenge)", async () => {
+  it("registers with digest auth over WebSocket, both answers on the same connection", async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${sip.ws}`, "sip");
     await new Promise<void>((resolve, reject) => {
       ws.addEventListener("open", () => resolve(), { once: true });
       ws.addEventListener("error", () => reject(new Error("ws error")), { once: true });
     });
-    const reply = new Promise<string>((resolve) =>
-      ws.addEventListener("message", (e) => resolve(String(e.data)), { once: true }),
-    );
-    ws.send(
+    const next = () =>
+      new Promise<string>((resolve) =>
+        ws.addEventListener("message", (e) => resolve(String(e.data)), { once: true }),
+      );
+    const request = (cseq: number, authorization?: string) =>
       [
         `REGISTER sip:${DOMAIN} SIP/2.0`,
-        "Via: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKws1;rport",
+        `Via: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bKws${cseq};rport`,
         "Max-Forwards: 70",
-        `From: <sip:alice@${DOMAIN}>;tag=ws1`,
-        `To: <sip:alice@${DOMAIN}>`,
+        `From: <sip:bob@${DOMAIN}>;tag=ws1`,
+        `To: <sip:bob@${DOMAIN}>`,
         "Call-ID: ws-call-1",
-        "CSeq: 1 REGISTER",
-        "Contact: <sip:alice@df7jal23ls0d.invalid;transport=ws>",
+        `CSeq: ${cseq} REGISTER`,
+        "Contact: <sip:bob@df7jal23ls0d.invalid;transport=ws>",
+        ...(authorization ? [`Authorization: ${authorization}`] : []),
         "Content-Length: 0",
         "",
         "",
-      ].join("\r\n"),
-    );
-    const text = await reply;
-    ws.close();
-    expect(text).toMatch(/^SIP\/2\.0 401 Unauthorized\r\n/);
-    expect(text).toMatch(/WWW-Authenticate: Digest realm="example.test"/);
+      ].join("\r\n");
+    try {
+      const challenged = next();
+      ws.send(request(1));
+      const first = parseMessage(await challenged);
+      expect(first.isRequest() ? 0 : first.status).toBe(401);
+      const challenge = parseChallenges(first.headerLines("WWW-Authenticate")[0]!)[0]!;
+      const answer = answerChallenge(challenge, {
+        username: "bob",
+        password: "builder-pw",
+        method: "REGISTER",
+        uri: `sip:${DOMAIN}`,
+      });
+      if (!answer.ok) throw new Error(answer.reason);
+      const accepted = next();
+      ws.send(request(2, answer.value));
+      const ok = parseMessage(await accepted);
+      expect(ok.isRequest() ? 0 : ok.status).toBe(200);
+      const regs = await registrationsOf("bob");
+      expect(regs.map((r) => r.transport)).toEqual(["ws"]);
+    } finally {
+      ws.close();
+    }
   });
 });
