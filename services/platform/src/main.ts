@@ -7,7 +7,7 @@ import { startPlatform } from "./platform.js";
 /** `pnpm start`: the whole platform in one process, printing where it listens and the admin token. */
 async function main(): Promise<void> {
   const config = configOrExit("platform", () => loadPlatformConfig(process.env));
-  const log = pino({ level: config.LOG_LEVEL, base: { service: "platform" } });
+  const log = pino({ level: config.LOG_LEVEL, base: { mode: "one-process" } });
   log.info({ config: redact(config) }, "starting");
   const platform = await startPlatform(config, log);
   const sip = platform.sipListeners.map((l) => `${l.protocol} ${l.local.address}:${l.local.port}`).join(", ");
