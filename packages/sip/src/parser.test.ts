@@ -201,3 +201,133 @@ describe("REGISTER with Authorization", () => {
     expect(c[0]?.params.get("reg-id")).toBe("1");
   });
 });
+
+describe("parseMessage: header names are classified as they are read", () => {
+  it("knows the hot headers in any case and by compact form", () => {
+    const m = request(
+      `${sipMessage([
+        "INVITE sip:a@b SIP/2.0",
+        "vIA: SIP/2.0/UDP h;branch=z9hG4bK1",
+        "MAX-FORWARDS: 9",
+        "record-route: <sip:r;lr>",
+        "rOUTE: <sip:p;lr>",
+        "call-ID: c1",
+        "CONTACT: <sip:c@h>",
+        "content-type: text/plain",
+        "cSeQ: 3 INVITE",
+        "F: <sip:x@y>;tag=f",
+        "T: <sip:a@b>",
+        "CONTENT-LENGTH: 2",
+      ])}hi`,
+    );
+    expect(m.topVia()?.host).toBe("h");
+    expect(m.maxForwards()).toBe(9);
+    expect(m.recordRoutes()[0]?.uri).toBe("sip:r;lr");
+    expect(m.routes()[0]?.uri).toBe("sip:p;lr");
+    expect(m.callId()).toBe("c1");
+    expect(m.contentType()).toBe("text/plain");
+    expect(m.cseq().seq).toBe(3);
+    expect(m.fromTag()).toBe("f");
+    expect(m.to().uri).toBe("sip:a@b");
+    expect(m.body.toString()).toBe("hi");
+  });
+
+  it("does not take a name that only starts like a hot one for it", () => {
+    const m = request(
+      sipMessage([
+        "OPTIONS sip:a@b SIP/2.0",
+        "Vias: x",
+        "Max-Forwardz: 1",
+        "Record-Routes: <sip:r>",
+        "Routex: <sip:r>",
+        "Call-IDs: x",
+        "Contacts: x",
+        "Content-Typo: x",
+        "Content-Lengthy: 99",
+        "Content-Lengtx: 99",
+        "Max-Forwards-Extra-Long-Name: 3",
+        "Tox: x",
+        "x: y",
+        "Content-Length: 0",
+      ]),
+    );
+    expect(m.topVia()).toBeUndefined();
+    expect(m.maxForwards()).toBeUndefined();
+    expect(m.recordRoutes()).toEqual([]);
+    expect(m.routes()).toEqual([]);
+    expect(m.callId()).toBeUndefined();
+    expect(m.contacts()).toEqual([]);
+    expect(m.contentType()).toBeUndefined();
+    expect(m.body.length).toBe(0);
+    expect(m.header("content-lengthy")).toBe("99");
+    expect(() => m.to()).toThrow(SipParseError);
+  });
+});
+
+describe("parseMessage: which error a bad header line gives", () => {
+  // The header loop reads a line's name before it searches for the line's end; the errors must
+  // still come in the order they would if the end were found first.
+  it.each<[string, string, string, number]>([
+    ["no end of headers, and no colon", "OPTIONS sip:a SIP/2.0\r\nVia", "NO_END_OF_HEADERS", 26],
+    ["no colon, then no end of headers", "OPTIONS sip:a SIP/2.0\r\nVia\r\n", "BAD_HEADER", 26],
+    ["no end after a value", "OPTIONS sip:a SIP/2.0\r\nVia: x", "NO_END_OF_HEADERS", 29],
+    ["a bare CR in the name", "OPTIONS sip:a SIP/2.0\r\nVi\ra: x\r\n\r\n", "BAD_HEADER", 25],
+    ["a folded name", "OPTIONS sip:a SIP/2.0\r\nVia\r\n : x\r\n\r\n", "BAD_HEADER", 26],
+    ["space before the name", "OPTIONS sip:a SIP/2.0\r\n Via: x\r\n\r\n", "BAD_HEADER", 23],
+  ])("%s", (_name, text, code, offset) => {
+    const e = parseError(text);
+    expect([e.code, e.offset]).toEqual([code, offset]);
+  });
+
+  it("reports an over-long bad line as too long", () => {
+    const e = parseError(`OPTIONS sip:a SIP/2.0\r\nX-Long${"@".repeat(9000)}\r\n\r\n`);
+    expect(e.code).toBe("LINE_TOO_LONG");
+  });
+
+  it("keeps a bare CR or LF inside a value, and skips them before it", () => {
+    const m = request("OPTIONS sip:a SIP/2.0\r\nX-A: a\rb\r\nX-B: \nc\r\nContent-Length: 0\r\n\r\n");
+    expect(m.header("X-A")).toBe("a\rb");
+    expect(m.header("X-B")).toBe("c");
+  });
+});
+
+describe("parseMessage: status line", () => {
+  it.each<[string, number, string, string]>([
+    ["SIP/2.0 200 OK", 200, "OK", "SIP/2.0"],
+    ["SIP/2.0 200", 200, "", "SIP/2.0"],
+    ["SIP/2.0 200 ", 200, "", "SIP/2.0"],
+    ["SIP/3.0 100 Trying", 100, "Trying", "SIP/3.0"],
+  ])("%j", (line, status, reason, version) => {
+    const r = parseMessage(`${line}\r\n\r\n`) as SipResponse;
+    expect([r.status, r.reason, r.version]).toEqual([status, reason, version]);
+  });
+
+  it.each(["SIP/2.0 099 Low", "SIP/2.0 20x OK", "SIP/2.0 2000 OK", "SIP/2.0  200 OK"])(
+    "rejects %j",
+    (line) => {
+      expect(parseError(`${line}\r\n\r\n`).code).toMatch(/^BAD_(STATUS|START_LINE)$/);
+    },
+  );
+
+  it("reads a lower-case version as a request line, and rejects it", () => {
+    expect(parseError("sip/2.0 486 Busy Here\r\n\r\n").code).toBe("BAD_METHOD");
+  });
+});
+
+describe("parseMessage: request line", () => {
+  it("reads the usual line and the unusual ones alike", () => {
+    expect(request("OPTIONS sip:a@b SIP/2.0\r\n\r\n").version).toBe("SIP/2.0");
+    const lower = request("OPTIONS sip:a@b sip/2.0\r\n\r\n");
+    expect([lower.uri, lower.version]).toEqual(["sip:a@b", "SIP/2.0"]);
+    expect(request("OPTIONS sip:a@b SIP/3.10\r\n\r\n").version).toBe("SIP/3.10");
+  });
+
+  it.each<[string, string]>([
+    ["OPTIONS sip:a@b SIP/2.0 \r\n\r\n", "BAD_START_LINE"],
+    ["OPTIONS sip:a\tb SIP/2.0\r\n\r\n", "BAD_URI"],
+    ["OPTIONS sip:a\u00e9 SIP/2.0\r\n\r\n", "BAD_URI"],
+    ["OPTIONS sip:a@b SIP/2.0x\r\n\r\n", "BAD_VERSION"],
+  ])("rejects %j", (text, code) => {
+    expect(parseError(Buffer.from(text, "latin1")).code).toBe(code);
+  });
+});

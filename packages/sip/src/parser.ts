@@ -1,5 +1,7 @@
+// Imported rather than the global, which Node defines as an accessor (a getter call per use).
+import { Buffer } from "node:buffer";
 import { SipParseError } from "./errors.js";
-import { HeaderId, identifyHeader } from "./header-names.js";
+import { HeaderId, identifyPacked, NAME_CODE, PACKED_CHARS } from "./header-names.js";
 import { parseContentLength } from "./headers/content-length.js";
 import { DEFAULT_LIMITS, type ParseLimits } from "./limits.js";
 import {
@@ -11,7 +13,7 @@ import {
   SipRequest,
   SipResponse,
 } from "./message.js";
-import { TOKEN } from "./syntax.js";
+import { hasPrefix, latin1Bytes, TOKEN } from "./syntax.js";
 
 /** The header index is built here and copied out at its exact size: one allocation per message. */
 const SCRATCH: HeaderIndex = new Array<number>(HOT_SLOTS + 64 * HEADER_STRIDE).fill(0);
@@ -42,6 +44,9 @@ export function parseMessage(
   // One latin1 decode of the whole message: string indexOf is much faster than Buffer.indexOf's
   // native call, and offsets stay byte offsets. The body is handed out as bytes, never as this string.
   const head = (buf as Latin1Buffer).latin1Slice(start, buf.length);
+  // The same text as bytes, at the same offsets: char-by-char loops run on these (a typed-array load
+  // is much cheaper than charCodeAt), searches (indexOf) and slices on `head`.
+  const bytes = start === 0 ? buf : buf.subarray(start);
   const lineEnd = head.indexOf("\r\n");
   if (lineEnd < 0)
     throw new SipParseError("NO_END_OF_HEADERS", "no empty line after the headers", buf.length);
@@ -51,59 +56,63 @@ export function parseMessage(
   // The first HOT_SLOTS numbers say on which line each hot header first appears (-1: absent).
   for (let h = 0; h < HOT_SLOTS; h++) SCRATCH[h] = -1;
   let n = HOT_SLOTS; // numbers written to SCRATCH
+  let line = 0;
+  const maxN = HOT_SLOTS + limits.maxHeaders * HEADER_STRIDE;
+  const headEnd = bytes.length;
   let pos = headersStart;
-  // The loop ends at the empty line, so the end of the headers needs no separate search.
+  // One pass per line: the name is read and its first chars packed for identifyPacked, then one
+  // search for the line's CRLF. The loop ends at the empty line, so the end of the headers needs
+  // no search of its own.
   for (;;) {
-    let eol = head.indexOf("\r\n", pos);
-    if (eol < 0) throw new SipParseError("NO_END_OF_HEADERS", "no empty line after the headers", buf.length);
-    if (eol === pos) break;
+    let i = pos;
+    let a = 0;
+    const aEnd = Math.min(pos + PACKED_CHARS, headEnd);
+    for (; i < aEnd; i++) {
+      const code = NAME_CODE[bytes[i]!]!;
+      if (code === 0) break;
+      a = (a << 6) | code;
+    }
+    if (i === aEnd) while (i < headEnd && NAME_CODE[bytes[i]!] !== 0) i++;
+    const nameEnd = i;
+    if (nameEnd === pos && bytes[pos] === 0x0d && bytes[pos + 1] === 0x0a) break;
+    while (bytes[i] === 0x20 || bytes[i] === 0x09) i++;
+    if (nameEnd === pos || bytes[i] !== 0x3a)
+      throw headerLineError(head, pos, nameEnd, i, limits, start, buf.length);
+    i++;
+    let eol = crlf(head, bytes, i);
     let flags = 0;
     // Folded continuation lines start with SP or HTAB (RFC 3261 §7.3.1).
     for (;;) {
-      const c = head.charCodeAt(eol + 2);
+      if (eol < 0) throw noEndOfHeaders(buf.length);
+      const c = bytes[eol + 2];
       if (c !== 0x20 && c !== 0x09) break;
-      eol = head.indexOf("\r\n", eol + 2);
-      if (eol < 0)
-        throw new SipParseError("NO_END_OF_HEADERS", "no empty line after the headers", buf.length);
+      eol = crlf(head, bytes, eol + 2);
       flags = FOLDED;
     }
     if (eol - pos > limits.maxLineBytes)
       throw new SipParseError("LINE_TOO_LONG", "header line too long", pos);
-    let i = pos;
     while (i < eol) {
-      const c = head.charCodeAt(i);
-      if (c > 255 || TOKEN[c] === 0) break;
-      i++;
-    }
-    const nameEnd = i;
-    if (nameEnd === pos)
-      throw new SipParseError("BAD_HEADER", "header line does not start with a name", pos + start);
-    while (i < eol && (head.charCodeAt(i) === 0x20 || head.charCodeAt(i) === 0x09)) i++;
-    if (head.charCodeAt(i) !== 0x3a)
-      throw new SipParseError("BAD_HEADER", "expected ':' after header name", i + start);
-    i++;
-    while (i < eol) {
-      const c = head.charCodeAt(i);
+      const c = bytes[i];
       if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) i++;
       else break;
     }
     let valueEnd = eol;
     while (valueEnd > i) {
-      const c = head.charCodeAt(valueEnd - 1);
+      const c = bytes[valueEnd - 1];
       if (c === 0x20 || c === 0x09) valueEnd--;
       else break;
     }
-    const id = identifyHeader(head, pos, nameEnd);
+    const id = identifyPacked(bytes, pos, nameEnd - pos, a);
     if (id === HeaderId.ContentLength) {
       const n = parseContentLength(head, i, valueEnd, pos + start);
       if (contentLength >= 0 && n !== contentLength)
         throw new SipParseError("BAD_CONTENT_LENGTH", "conflicting Content-Length headers", pos + start);
       contentLength = n;
     }
-    if (n - HOT_SLOTS + HEADER_STRIDE > limits.maxHeaders * HEADER_STRIDE)
+    if (n + HEADER_STRIDE > maxN)
       throw new SipParseError("TOO_MANY_HEADERS", `more than ${limits.maxHeaders} header lines`, pos + start);
     if (n + HEADER_STRIDE > SCRATCH.length) SCRATCH.length = SCRATCH.length * 2;
-    if (id !== HeaderId.Other && SCRATCH[id] === -1) SCRATCH[id] = (n - HOT_SLOTS) / HEADER_STRIDE;
+    if (id !== HeaderId.Other && SCRATCH[id] === -1) SCRATCH[id] = line;
     SCRATCH[n] = id | flags;
     SCRATCH[n + 1] = pos;
     SCRATCH[n + 2] = nameEnd;
@@ -111,6 +120,7 @@ export function parseMessage(
     SCRATCH[n + 4] = valueEnd;
     SCRATCH[n + 5] = eol;
     n += HEADER_STRIDE;
+    line++;
     pos = eol + 2;
   }
 
@@ -133,14 +143,98 @@ export function parseMessage(
   const parts: ReceivedParts = {
     head,
     index: SCRATCH.slice(0, n),
-    headersStart,
-    body: buf.subarray(bodyStart, end),
+    bodyStart: pos + 2,
     bytes: start === 0 && end === buf.length ? buf : buf.subarray(start, end),
   };
-  return parseStartLine(head, lineEnd, parts, start);
+  return parseStartLine(head, bytes, lineEnd, parts, start);
 }
 
+/**
+ * Offset of the next CRLF at or after `from`, or -1. Searching for the CR alone is faster (V8
+ * searches for one char with memchr); a CR that is not followed by LF stays part of the line.
+ */
+function crlf(head: string, bytes: Uint8Array, from: number): number {
+  let cr = head.indexOf("\r", from);
+  while (cr >= 0 && bytes[cr + 1] !== 0x0a) cr = head.indexOf("\r", cr + 1);
+  return cr;
+}
+
+function noEndOfHeaders(length: number): SipParseError {
+  return new SipParseError("NO_END_OF_HEADERS", "no empty line after the headers", length);
+}
+
+/**
+ * The error for a header line at `pos` that is not `name: value`. A missing end of headers and an
+ * over-long line are reported first, as they are for well-formed lines: the line's end is found
+ * here, on this cold path, because the header loop reads the name before searching for it.
+ */
+function headerLineError(
+  head: string,
+  pos: number,
+  nameEnd: number,
+  colonAt: number,
+  limits: ParseLimits,
+  base: number,
+  length: number,
+): SipParseError {
+  let eol = head.indexOf("\r\n", pos);
+  for (;;) {
+    if (eol < 0) return noEndOfHeaders(length);
+    const c = head.charCodeAt(eol + 2);
+    if (c !== 0x20 && c !== 0x09) break;
+    eol = head.indexOf("\r\n", eol + 2);
+  }
+  if (eol - pos > limits.maxLineBytes) return new SipParseError("LINE_TOO_LONG", "header line too long", pos);
+  if (nameEnd === pos)
+    return new SipParseError("BAD_HEADER", "header line does not start with a name", pos + base);
+  return new SipParseError("BAD_HEADER", "expected ':' after header name", colonAt + base);
+}
+
+const SIP_2_0 = latin1Bytes("SIP/2.0");
+const SIP_2_0_SP = latin1Bytes("SIP/2.0 ");
+
+/**
+ * The start line, which ends at `lineEnd`. The usual lines are read from the bytes in one pass: a
+ * response `SIP/2.0 200 Reason`, a request `METHOD uri SIP/2.0` with single spaces. Anything else
+ * takes parseOtherStartLine, whose checks also say what is wrong.
+ */
 function parseStartLine(
+  head: string,
+  bytes: Uint8Array,
+  lineEnd: number,
+  parts: ReceivedParts,
+  base: number,
+): SipRequest | SipResponse {
+  if (lineEnd >= 11 && hasPrefix(bytes, 0, SIP_2_0_SP)) {
+    const d0 = bytes[8]! - 48;
+    const d1 = bytes[9]! - 48;
+    const d2 = bytes[10]! - 48;
+    if (
+      d0 >= 1 &&
+      d0 <= 6 &&
+      d1 >= 0 &&
+      d1 <= 9 &&
+      d2 >= 0 &&
+      d2 <= 9 &&
+      (lineEnd === 11 || bytes[11] === 0x20)
+    ) {
+      const reason = lineEnd > 11 ? head.slice(12, lineEnd) : "";
+      return new SipResponse(d0 * 100 + d1 * 10 + d2, reason, "SIP/2.0", parts);
+    }
+  } else {
+    let sp1 = 0;
+    while (sp1 < lineEnd && TOKEN[bytes[sp1]!] === 1) sp1++;
+    if (sp1 > 0 && bytes[sp1] === 0x20) {
+      let end = sp1 + 1;
+      while (end < lineEnd && bytes[end]! > 0x20 && bytes[end]! < 0x7f) end++;
+      if (end > sp1 + 1 && lineEnd === end + 8 && bytes[end] === 0x20 && hasPrefix(bytes, end + 1, SIP_2_0))
+        return new SipRequest(head.slice(0, sp1), head.slice(sp1 + 1, end), "SIP/2.0", parts);
+    }
+  }
+  return parseOtherStartLine(head, lineEnd, parts, base);
+}
+
+function parseOtherStartLine(
   head: string,
   lineEnd: number,
   parts: ReceivedParts,

@@ -88,3 +88,117 @@ describe("createResponse (RFC 3261 §8.2.6)", () => {
     expect(res.header("Timestamp")).toBe("54");
   });
 });
+
+describe("toBuffer after changes (received lines copied in runs)", () => {
+  const text =
+    "INVITE sip:bob@b SIP/2.0\r\n" +
+    "Via: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2\r\n" +
+    "Via: SIP/2.0/UDP c;branch=z9hG4bK3\r\n" +
+    "Route: <sip:r1;lr>\r\n" +
+    "X-Odd :  keep  \r\n" +
+    "Max-Forwards: 70\r\n" +
+    "CSeq: 1 INVITE\r\n" +
+    "Content-Length: 4\r\n\r\nbody";
+
+  it("applies several edits in order and leaves the rest byte for byte", () => {
+    const m = parseMessage(text) as SipRequest;
+    m.prependHeader("Via", "SIP/2.0/UDP p;branch=z9hG4bK0");
+    m.setHeader("Max-Forwards", "69");
+    m.removeHeader("Route");
+    m.appendHeader("X-Odd", "second");
+    m.appendHeader("X-New", "1");
+    expect(m.toString()).toBe(
+      "INVITE sip:bob@b SIP/2.0\r\n" +
+        "Via: SIP/2.0/UDP p;branch=z9hG4bK0\r\n" +
+        "Via: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b;branch=z9hG4bK2\r\n" +
+        "Via: SIP/2.0/UDP c;branch=z9hG4bK3\r\n" +
+        "X-Odd :  keep  \r\n" +
+        "X-Odd: second\r\n" +
+        "Max-Forwards: 69\r\n" +
+        "CSeq: 1 INVITE\r\n" +
+        "Content-Length: 4\r\n" +
+        "X-New: 1\r\n\r\nbody",
+    );
+    expect(m.headerCount).toBe(9);
+    expect(m.headerNameAt(3)).toBe("X-Odd");
+    expect(m.headerValueAt(3)).toBe("keep");
+    expect(m.headerNameAt(4)).toBe("X-Odd");
+    expect(m.headerValueAt(4)).toBe("second");
+    expect(m.headerLines("x-odd")).toEqual(["keep", "second"]);
+    // Getters read received lines in place and added ones from their text.
+    expect(m.vias().map((v) => v.host)).toEqual(["p", "a", "b", "c"]);
+    expect(m.topVia()?.params.get("branch")).toBe("z9hG4bK0");
+    expect(m.maxForwards()).toBe(69);
+    expect(m.cseq()).toEqual({ seq: 1, method: "INVITE" });
+    expect(m.routes()).toEqual([]);
+    expect(parseMessage(m.toBuffer()).toString()).toBe(m.toString());
+  });
+
+  it("removes the top value of a multi-valued line, then the line of a single value", () => {
+    const m = parseMessage(text);
+    expect(m.removeFirstValue("Via")).toBe("SIP/2.0/UDP a;branch=z9hG4bK1");
+    expect(m.header("Via")).toBe("SIP/2.0/UDP b;branch=z9hG4bK2");
+    expect(m.removeFirstValue("v")).toBe("SIP/2.0/UDP b;branch=z9hG4bK2");
+    expect(m.removeFirstValue("Via")).toBe("SIP/2.0/UDP c;branch=z9hG4bK3");
+    expect(m.removeFirstValue("Via")).toBeUndefined();
+    expect(m.removeFirstValue("Route")).toBe("<sip:r1;lr>");
+    expect(m.toString()).toBe(
+      "INVITE sip:bob@b SIP/2.0\r\nX-Odd :  keep  \r\nMax-Forwards: 70\r\nCSeq: 1 INVITE\r\nContent-Length: 4\r\n\r\nbody",
+    );
+  });
+
+  it("removes a one-value line whole, trimmed value returned", () => {
+    const m = parseMessage(
+      "SIP/2.0 200 OK\r\nVia:  SIP/2.0/UDP a;branch=z9hG4bK1 \r\nVia: SIP/2.0/UDP b\r\n\r\n",
+    );
+    expect(m.removeFirstValue("Via")).toBe("SIP/2.0/UDP a;branch=z9hG4bK1");
+    expect(m.toString()).toBe("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP b\r\n\r\n");
+  });
+
+  it("removes a line of only commas whole, returning its value", () => {
+    const m = parseMessage("SIP/2.0 200 OK\r\nVia: , ,\r\nRoute: <sip:a>,\r\nContent-Length: 0\r\n\r\n");
+    expect(m.removeFirstValue("Via")).toBe(", ,");
+    expect(m.removeFirstValue("Route")).toBe("<sip:a>");
+    expect(m.toString()).toBe("SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+  });
+
+  it("replaces the body and writes the new one after the headers", () => {
+    const m = parseMessage(text);
+    m.setBody("hello world", "text/plain");
+    const out = m.toString();
+    expect(out.endsWith("Content-Length: 11\r\nContent-Type: text/plain\r\n\r\nhello world")).toBe(true);
+    expect(m.body.toString()).toBe("hello world");
+    const again = parseMessage(m.toBuffer());
+    expect(again.body.toString()).toBe("hello world");
+    expect(again.header("Content-Type")).toBe("text/plain");
+  });
+
+  it("writes the received body after a changed start line only", () => {
+    const m = parseMessage(text) as SipRequest;
+    m.uri = "sip:carol@c";
+    expect(m.toString()).toBe(text.replace("sip:bob@b", "sip:carol@c"));
+    expect(m.isUnmodified).toBe(false);
+  });
+
+  it("reads a folded header through its unfolded value", () => {
+    const m = parseMessage(
+      "OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h\r\n ;branch=z9hG4bK7\r\nCSeq: 4\r\n\tOPTIONS\r\nFrom: <sip:f@h>\r\n ;tag=9\r\nMax-Forwards:\r\n 12\r\n\r\n",
+    );
+    expect(m.topVia()?.params.get("branch")).toBe("z9hG4bK7");
+    expect(m.vias()).toHaveLength(1);
+    expect(m.cseq()).toEqual({ seq: 4, method: "OPTIONS" });
+    expect(m.fromTag()).toBe("9");
+    expect(m.from().params.get("tag")).toBe("9");
+    expect(m.maxForwards()).toBe(12);
+    m.setHeader("Max-Forwards", "11");
+    expect(m.toString()).toBe(
+      "OPTIONS sip:a SIP/2.0\r\nVia: SIP/2.0/UDP h\r\n ;branch=z9hG4bK7\r\nCSeq: 4\r\n\tOPTIONS\r\nFrom: <sip:f@h>\r\n ;tag=9\r\nMax-Forwards: 11\r\n\r\n",
+    );
+  });
+
+  it("gives an empty body as an empty Buffer", () => {
+    const m = parseMessage("OPTIONS sip:a SIP/2.0\r\nContent-Length: 0\r\n\r\n");
+    expect(m.body.length).toBe(0);
+    expect(Buffer.isBuffer(m.body)).toBe(true);
+  });
+});

@@ -149,3 +149,20 @@ export function unescapePercent(s: string): string {
 export function isHex(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
+
+/** The bytes of an ASCII constant, for comparing with hasPrefix. */
+export function latin1Bytes(text: string): Uint8Array {
+  const b = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) b[i] = text.charCodeAt(i) & 0xff;
+  return b;
+}
+
+/**
+ * Whether `b` holds the bytes of `prefix` at `at` (false where it ends first). Inline loads, where
+ * `startsWith` on the text would be a call.
+ */
+export function hasPrefix(b: Uint8Array, at: number, prefix: Uint8Array): boolean {
+  if (at + prefix.length > b.length) return false;
+  for (let k = 0; k < prefix.length; k++) if (b[at + k] !== prefix[k]) return false;
+  return true;
+}

@@ -1,5 +1,5 @@
 import { SipParseError } from "../errors.js";
-import { closingQuote, skipWs, trimEndWs, unquote } from "../syntax.js";
+import { closingQuote, isWs, skipWs, trimEndWs, unquote } from "../syntax.js";
 import { parseUri, type Uri } from "../uri.js";
 import { Params, parseParams } from "./params.js";
 
@@ -65,6 +65,51 @@ export function fastTag(s: string, start = 0, end = s.length): string | undefine
       }
       return to > from ? s.slice(from, to) : undefined;
     }
+  }
+  return undefined;
+}
+
+/**
+ * fastTag reading the chars from `b`, the bytes `s` was decoded from (latin1, same offsets): one
+ * pass of typed-array loads instead of several searches of `s`. The same result as fastTag.
+ */
+export function fastTagBytes(b: Uint8Array, s: string, start: number, end: number): string | undefined {
+  let i = start;
+  // A quoted display name before any '<' is skipped, with its escapes.
+  let q = start;
+  while (q < end && b[q] !== 0x22 && b[q] !== 0x3c) q++;
+  if (q < end && b[q] === 0x22) {
+    for (i = q + 1; i < end && b[i] !== 0x22; i++) if (b[i] === 0x5c) i++;
+    if (i >= end) return undefined;
+    i++;
+  }
+  // So is the <…> URI, whose own parameters are not header parameters.
+  let open = i;
+  while (open < end && b[open] !== 0x3c) open++;
+  if (open < end) {
+    let gt = open + 1;
+    while (gt < end && b[gt] !== 0x3e) gt++;
+    if (gt >= end) return undefined;
+    i = gt + 1;
+  }
+  for (; i < end; i++) {
+    if (b[i] !== 0x3b) continue;
+    let j = i + 1;
+    while (j < end && isWs(b[j]!)) j++;
+    if (j + 3 > end || (b[j]! | 0x20) !== 0x74 || (b[j + 1]! | 0x20) !== 0x61 || (b[j + 2]! | 0x20) !== 0x67)
+      continue;
+    j += 3;
+    while (j < end && isWs(b[j]!)) j++;
+    if (j >= end || b[j] !== 0x3d) continue;
+    j++;
+    while (j < end && isWs(b[j]!)) j++;
+    let to = j;
+    while (to < end) {
+      const c = b[to];
+      if (c === 0x3b || c === 0x20 || c === 0x09 || c === 0x2c) break;
+      to++;
+    }
+    return to > j ? s.slice(j, to) : undefined;
   }
   return undefined;
 }

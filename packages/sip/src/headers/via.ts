@@ -1,6 +1,6 @@
 import { SipParseError } from "../errors.js";
-import { HOST, isHex, parseDecimal, skipWs, TOKEN } from "../syntax.js";
-import { Params, parseParams } from "./params.js";
+import { HOST, hasPrefix, isHex, latin1Bytes, parseDecimal, skipWs, TOKEN } from "../syntax.js";
+import { PARAM_CHAR, type ParamPosition, Params, parseParams } from "./params.js";
 
 /** One Via value (RFC 3261 §20.42, §18.2.1; RFC 3581 rport). */
 export interface Via {
@@ -63,7 +63,11 @@ export function parseVia(s: string, start = 0, end = s.length): Via {
     }
     i = close + 1;
   } else {
-    while (i < end && s.charCodeAt(i) < 256 && HOST[s.charCodeAt(i)] === 1) i++;
+    while (i < end) {
+      const c = s.charCodeAt(i);
+      if (c > 255 || HOST[c] === 0) break;
+      i++;
+    }
   }
   if (i === hostStart) throw bad("missing sent-by host", i);
   const host = s.slice(hostStart, i);
@@ -72,9 +76,15 @@ export function parseVia(s: string, start = 0, end = s.length): Via {
   if (s.charCodeAt(j) === 0x3a) {
     j = skipWs(s, j + 1, end);
     const portStart = j;
-    while (j < end && s.charCodeAt(j) >= 0x30 && s.charCodeAt(j) <= 0x39) j++;
-    const n = parseDecimal(s, portStart, j, 5);
-    if (n < 0 || n > 65535) throw bad("bad sent-by port", portStart);
+    let n = 0;
+    while (j < end) {
+      const d = s.charCodeAt(j) - 0x30;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+      j++;
+    }
+    // 1 to 5 digits (parseDecimal's limit), at most 65535.
+    if (j === portStart || j - portStart > 5 || n > 65535) throw bad("bad sent-by port", portStart);
     port = n;
     i = j;
   }
@@ -83,17 +93,102 @@ export function parseVia(s: string, start = 0, end = s.length): Via {
   return { protocol, transport, host, port, params };
 }
 
+const SIP_2_0_SLASH = latin1Bytes("SIP/2.0/");
+const UDP = latin1Bytes("UDP");
+
+/** Where the fast path found the first parameter (module state, read at once by Params.fromScanned). */
+const FIRST: ParamPosition = { nameStart: 0, nameEnd: 0, valueStart: -1, valueEnd: -1 };
+
+/**
+ * parseVia for the shape nearly every Via has, `SIP/2.0/UDP host:port;branch=…;rport`, reading
+ * the chars from `b`, the bytes `s` was decoded from (latin1, same offsets): a typed-array load is
+ * much cheaper than charCodeAt. No whitespace but the one space after the transport, no IPv6
+ * reference, no quoted parameter value. Returns undefined for anything else, which parseVia then
+ * reads (and reports the errors of); for what it accepts, the result is parseVia's.
+ */
+export function parseViaFast(b: Uint8Array, s: string, start: number, end: number): Via | undefined {
+  if (end - start < 10 || !hasPrefix(b, start, SIP_2_0_SLASH)) return undefined;
+  let i = start + 8;
+  const tStart = i;
+  while (i < end && TOKEN[b[i]!] === 1) i++;
+  if (i === tStart || i >= end || b[i] !== 0x20) return undefined;
+  const transport = i - tStart === 3 && hasPrefix(b, tStart, UDP) ? "UDP" : upperTransport(s, tStart, i);
+  const hostStart = ++i;
+  while (i < end && HOST[b[i]!] === 1) i++;
+  if (i === hostStart) return undefined;
+  const host = s.slice(hostStart, i);
+  let port: number | undefined;
+  if (i < end && b[i] === 0x3a) {
+    const portStart = ++i;
+    let n = 0;
+    while (i < end) {
+      const d = b[i]! - 0x30;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+      i++;
+    }
+    if (i === portStart || i - portStart > 5 || n > 65535) return undefined;
+    port = n;
+  }
+  if (i === end) return { protocol: "SIP/2.0", transport, host, port, params: Params.fromRange(s, i, end) };
+  // `;name[=value]`, names and values of PARAM_CHAR only.
+  const paramsStart = i;
+  let afterFirst = 0;
+  while (i < end) {
+    if (b[i] !== 0x3b) return undefined;
+    const nameStart = ++i;
+    while (i < end && PARAM_CHAR[b[i]!] === 1) i++;
+    if (i === nameStart) return undefined;
+    const nameEnd = i;
+    let valueStart = -1;
+    if (i < end && b[i] === 0x3d) {
+      valueStart = ++i;
+      // A `[v6]` value is read differently by scanParam (up to the `]`): not for this path.
+      if (i < end && b[i] === 0x5b) return undefined;
+      while (i < end && PARAM_CHAR[b[i]!] === 1) i++;
+      if (i === valueStart) return undefined;
+    }
+    if (afterFirst === 0) {
+      FIRST.nameStart = nameStart;
+      FIRST.nameEnd = nameEnd;
+      FIRST.valueStart = valueStart;
+      FIRST.valueEnd = valueStart < 0 ? -1 : i;
+      afterFirst = i;
+    }
+  }
+  return {
+    protocol: "SIP/2.0",
+    transport,
+    host,
+    port,
+    params: Params.fromScanned(s, paramsStart, end, FIRST, afterFirst),
+  };
+}
+
 const KNOWN_TRANSPORTS = ["UDP", "TCP", "TLS", "WS", "WSS", "SCTP"];
 
 /** The transport token upper-cased, without allocating for the usual spellings. */
 function upperTransport(s: string, start: number, end: number): string {
+  // UDP, TCP and TLS, as nearly every Via spells them, by their chars.
+  if (end - start === 3) {
+    const a = s.charCodeAt(start);
+    const b = s.charCodeAt(start + 1);
+    const c = s.charCodeAt(start + 2);
+    if (a === 0x55 && b === 0x44 && c === 0x50) return "UDP";
+    if (a === 0x54 && c === 0x50 && b === 0x43) return "TCP";
+    if (a === 0x54 && b === 0x4c && c === 0x53) return "TLS";
+  }
   for (const t of KNOWN_TRANSPORTS) if (end - start === t.length && s.startsWith(t, start)) return t;
   return s.slice(start, end).toUpperCase();
 }
 
 function token(s: string, i: number, end: number): number {
   const start = i;
-  while (i < end && s.charCodeAt(i) < 256 && TOKEN[s.charCodeAt(i)] === 1) i++;
+  while (i < end) {
+    const c = s.charCodeAt(i);
+    if (c > 255 || TOKEN[c] === 0) break;
+    i++;
+  }
   if (i === start) throw bad("expected a token", i);
   return i;
 }
