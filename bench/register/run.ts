@@ -34,7 +34,6 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { formatRate, renderTable, type TableRow } from "../lib/table.ts";
 import {
   cpuSeconds,
   descendants,
@@ -49,7 +48,8 @@ import {
   startChild,
   stopChild,
   tcpReachable,
-} from "./procs.ts";
+} from "../lib/procs.ts";
+import { formatRate, renderTable, type TableRow } from "../lib/table.ts";
 import { renderSummary, summarize } from "./profile-summary.ts";
 import { describeRun, isClean, runSipp, type SippRun, sippVersion } from "./sipp.ts";
 

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { exited, LOOPBACK, startChild, stopChild } from "./procs.ts";
+import { exited, LOOPBACK, startChild, stopChild } from "../lib/procs.ts";
 
 export const SIPP = process.env.SIPP ?? "sipp";
 

@@ -27,11 +27,12 @@
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import dgram from "node:dgram";
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { median } from "../lib/measure.ts";
+import { cpuSeconds, descendants, exited, freeUdpPort, machineBusySeconds } from "../lib/procs.ts";
 import { formatRate, printTable, type TableRow } from "../lib/table.ts";
 import { benchRequest, benchResponse } from "./messages.ts";
 
@@ -96,17 +97,6 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   });
 }
 
-function exited(c: ChildProcess, ms: number): Promise<boolean> {
-  if (c.exitCode !== null || c.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    c.once("exit", () => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
-}
-
 async function startOurs(sinkPort: number, relay: boolean): Promise<Forwarder> {
   const args = [
     join(HERE, "forwarder.ts"),
@@ -152,39 +142,10 @@ async function startOurs(sinkPort: number, relay: boolean): Promise<Forwarder> {
   };
 }
 
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket("udp4");
-    s.once("error", reject);
-    s.bind(0, LOOPBACK, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 function kamailioAvailable(): string | undefined {
   const r = spawnSync(KAMAILIO, ["-v"], { encoding: "utf8" });
   if (r.error || r.status !== 0) return undefined;
   return /version: (\S+ \S+)/.exec(r.stdout)?.[1] ?? "kamailio";
-}
-
-/** Pids of `root` and its descendants (Kamailio forks its workers from the main process). */
-function descendants(root: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      parentOf.set(Number(d), Number(fields[1]));
-    } catch {
-      // process ended meanwhile
-    }
-  }
-  const out = [root];
-  for (let i = 0; i < out.length; i++) for (const [pid, ppid] of parentOf) if (ppid === out[i]) out.push(pid);
-  return out;
 }
 
 async function startKamailio(sinkPort: number, workers: number, probe: Harness): Promise<Forwarder> {
@@ -251,41 +212,6 @@ async function startKamailio(sinkPort: number, workers: number, probe: Harness):
   }
   const pids = descendants(child.pid!);
   return { name: `kamailio children=${workers} (${KAMAILIO_MEM})`, port, pids: () => pids, stop: cleanup };
-}
-
-// ---- CPU accounting ------------------------------------------------------------------------------
-
-const CLK_TCK = (() => {
-  const r = spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" });
-  const n = Number(r.stdout?.trim());
-  return Number.isFinite(n) && n > 0 ? n : 100;
-})();
-
-/** utime + stime of the processes, in seconds. */
-function cpuSeconds(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // gone
-    }
-  }
-  return ticks / CLK_TCK;
-}
-
-/** Busy CPU seconds of the whole machine (all cores) from /proc/stat: everything but idle and iowait. */
-function machineBusySeconds(): number {
-  try {
-    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
-    const f = line.trim().split(/\s+/).slice(1).map(Number);
-    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    return (total - f[3]! - f[4]!) / CLK_TCK;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 // ---- load generator and sink ----------------------------------------------------------------------
