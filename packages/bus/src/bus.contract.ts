@@ -329,14 +329,22 @@ export function busContract(label: string, harness: BusHarness): void {
       const [e1, e2, registrar] = await Promise.all([open("edge-e1"), open("edge-e2"), open("registrar-1")]);
       const got: string[] = [];
       await e1.serve(requests.edgeDeliver("e1"), {}, (d) => {
-        got.push(`e1:${d.connectionId}`);
+        got.push(`e1:${d.flow.connectionId}`);
         return { delivered: true };
       });
       await e2.serve(requests.edgeDeliver("e2"), {}, (d) => {
-        got.push(`e2:${d.connectionId}`);
+        got.push(`e2:${d.flow.connectionId}`);
         return { delivered: false, reason: "flow-closed" };
       });
-      const msg = { connectionId: "c42", message: Buffer.from("OPTIONS sip:a@b SIP/2.0\r\n\r\n") };
+      const msg = {
+        flow: {
+          protocol: "tcp" as const,
+          local: { address: "127.0.0.1", port: 5060 },
+          remote: { address: "127.0.0.1", port: 40000 },
+          connectionId: "c42",
+        },
+        message: Buffer.from("OPTIONS sip:a@b SIP/2.0\r\n\r\n"),
+      };
       const r2 = await registrar.request(requests.edgeDeliver("e2"), msg, { timeoutMs: 2000 });
       expect(r2).toEqual({ delivered: false, reason: "flow-closed" });
       const r1 = await registrar.request(requests.edgeDeliver("e1"), msg, { timeoutMs: 2000 });

@@ -10,15 +10,21 @@ import { type Codec, jsonCodec } from "./codec.js";
 import {
   type BindingChangedEvent,
   bindingChangedSchema,
+  type CallEvent,
   type CredentialsChangedEvent,
+  callEventSchema,
   credentialsChangedSchema,
   type DeliverReply,
   type DeliverRequest,
+  type DirectoryLookupReply,
+  type DirectoryLookupRequest,
   type DomainsChangedEvent,
   type DomainsReply,
   type DomainsRequest,
   deliverReplySchema,
   deliverRequestSchema,
+  directoryLookupReplySchema,
+  directoryLookupRequestSchema,
   domainsChangedSchema,
   domainsReplySchema,
   domainsRequestSchema,
@@ -27,14 +33,22 @@ import {
   type EdgeDownEvent,
   edgeAnnouncementSchema,
   edgeDownSchema,
+  type ForwardingChangedEvent,
+  forwardingChangedSchema,
   type LocationLookupReply,
   type LocationLookupRequest,
   locationLookupReplySchema,
   locationLookupRequestSchema,
+  type RedirectReply,
+  type RedirectRequest,
   type RegisterReply,
   type RegisterRequest,
+  type RelayedResponse,
+  redirectReplySchema,
+  redirectRequestSchema,
   registerReplySchema,
   registerRequestSchema,
+  relayedResponseSchema,
 } from "./payloads.js";
 
 /** A request/reply subject: one server (of a queue group) answers each request. */
@@ -96,6 +110,20 @@ export const requests = Object.freeze({
     request: jsonCodec(domainsRequestSchema),
     reply: jsonCodec(domainsReplySchema),
   }),
+  /** Edge, redirect → registrar: a subscriber's digest secrets and call forwarding (cached by the askers). */
+  directory: requestSubject<DirectoryLookupRequest, DirectoryLookupReply>({
+    subject: "registrar.directory",
+    queue: "registrar",
+    request: jsonCodec(directoryLookupRequestSchema),
+    reply: jsonCodec(directoryLookupReplySchema),
+  }),
+  /** Edge → redirect: a request that arrived on the redirect port; the reply says what to answer. */
+  redirect: requestSubject<RedirectRequest, RedirectReply>({
+    subject: "redirect.resolve",
+    queue: "redirect",
+    request: jsonCodec(redirectRequestSchema),
+    reply: jsonCodec(redirectReplySchema),
+  }),
   /** Proxy, redirect → location: the live bindings of an AoR. */
   locationLookup: requestSubject<LocationLookupRequest, LocationLookupReply>({
     subject: "location.lookup",
@@ -118,6 +146,17 @@ export const requests = Object.freeze({
   },
 });
 
+const relayedResponse = jsonCodec(relayedResponseSchema);
+
+/** Events addressed to one edge instance (no queue group: only that edge subscribes). */
+export const edgeEvents = Object.freeze({
+  /** Another edge → the edge whose Via tops a response that arrived on the other edge's flow. */
+  response(edgeId: string): EventSubject<RelayedResponse> {
+    if (!EDGE_ID_PATTERN.test(edgeId)) throw new TypeError(`bad edge id ${JSON.stringify(edgeId)}`);
+    return eventSubject(`edge.${edgeId}.response`, relayedResponse);
+  },
+});
+
 /** Events. */
 export const events = Object.freeze({
   /** Location → anyone caching bindings (proxy, redirect, admin): an AoR's bindings changed. */
@@ -129,6 +168,16 @@ export const events = Object.freeze({
     "credentials.changed",
     jsonCodec(credentialsChangedSchema),
   ),
+  /** Admin API → edges, redirect, registrar: a subscriber's forwarding rules changed. */
+  forwardingChanged: eventSubject<ForwardingChangedEvent>(
+    "forwarding.changed",
+    jsonCodec(forwardingChangedSchema),
+  ),
+  /**
+   * Edges → call-record writer: dialog events. Durable where the bus has a stream (NATS JetStream
+   * stream `CALLS`); see `Bus.publishDurable`.
+   */
+  callEvent: eventSubject<CallEvent>("calls.event", jsonCodec(callEventSchema)),
   /** Edge starting. */
   edgeUp: eventSubject<EdgeAnnouncement>("edge.up", jsonCodec(edgeAnnouncementSchema)),
   /** Edge alive, every `heartbeatMs`. */
@@ -147,7 +196,10 @@ export interface CatalogueEntry {
 export const catalogue: readonly CatalogueEntry[] = Object.freeze([
   { kind: "request", subject: requests.register.subject, queue: requests.register.queue },
   { kind: "request", subject: requests.domains.subject, queue: requests.domains.queue },
+  { kind: "request", subject: requests.directory.subject, queue: requests.directory.queue },
+  { kind: "request", subject: requests.redirect.subject, queue: requests.redirect.queue },
   { kind: "request", subject: requests.locationLookup.subject, queue: requests.locationLookup.queue },
   { kind: "request", subject: "edge.{edgeId}.deliver" },
+  { kind: "event", subject: "edge.{edgeId}.response" },
   ...Object.values(events).map((e): CatalogueEntry => ({ kind: "event", subject: e.subject })),
 ]);

@@ -13,16 +13,22 @@ import {
 import { BusDecodeError, BusHandlerError } from "./errors.js";
 
 const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+const flow = {
+  protocol: "tcp" as const,
+  local: { address: "127.0.0.1", port: 5060 },
+  remote: { address: "127.0.0.1", port: 40000 },
+  connectionId: "c1",
+};
 
 describe("payload codecs", () => {
   it("carry every byte value exactly, as latin1 text", () => {
     const codec = requests.edgeDeliver("e1").request;
-    const wire = codec.encode({ connectionId: "c1", message: allBytes });
+    const wire = codec.encode({ flow, message: allBytes });
     const back = codec.decode(Buffer.from(wire, "utf8"));
     expect(Buffer.from(back.message)).toEqual(allBytes);
     // SIP text stays readable on the wire (handy with `nats sub`).
-    expect(codec.encode({ connectionId: "c1", message: Buffer.from("OPTIONS sip:a SIP/2.0\r\n") })).toBe(
-      '{"connectionId":"c1","message":"OPTIONS sip:a SIP/2.0\\r\\n"}',
+    expect(codec.encode({ flow, message: Buffer.from("OPTIONS sip:a SIP/2.0\r\n") })).toContain(
+      '"message":"OPTIONS sip:a SIP/2.0\\r\\n"',
     );
   });
 
@@ -78,7 +84,7 @@ describe("payload codecs", () => {
 
   test.prop([fc.uint8Array({ maxLength: 2048 })])("bytes survive any content", (data) => {
     const codec = requests.edgeDeliver("e1").request;
-    const back = codec.decode(codec.encode({ connectionId: "c", message: data }));
+    const back = codec.decode(codec.encode({ flow, message: data }));
     expect(Buffer.from(back.message).equals(Buffer.from(data))).toBe(true);
   });
 
@@ -138,11 +144,16 @@ describe("catalogue", () => {
     expect(subjects).toEqual([
       "registrar.register",
       "registrar.domains",
+      "registrar.directory",
+      "redirect.resolve",
       "location.lookup",
       "edge.{edgeId}.deliver",
+      "edge.{edgeId}.response",
       "binding.changed",
       "domains.changed",
       "credentials.changed",
+      "forwarding.changed",
+      "calls.event",
       "edge.up",
       "edge.heartbeat",
       "edge.down",

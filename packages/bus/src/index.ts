@@ -17,6 +17,7 @@ export {
   catalogue,
   type EventOf,
   type EventSubject,
+  edgeEvents,
   events,
   type ReplyOf,
   type RequestOf,

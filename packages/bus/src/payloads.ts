@@ -130,9 +130,13 @@ export const locationLookupReplySchema = object<LocationLookupReply>({
 
 // --- edge.<edgeId>.deliver -----------------------------------------------------------------------
 
-/** A SIP message to send on one of the edge's connections (RFC 5626 flow). */
+/**
+ * A SIP request to send on one of the edge's flows (RFC 5626): the connection a phone registered or
+ * called over, or for UDP the edge's socket and the phone's address (its NAT binding is the edge's).
+ */
 export interface DeliverRequest {
-  readonly connectionId: string;
+  /** The flow as the owning edge recorded it; for TCP/TLS/WS the `connectionId` is what counts. */
+  readonly flow: FlowInfo;
   readonly message: Uint8Array;
 }
 
@@ -142,8 +146,164 @@ export interface DeliverReply {
   readonly reason?: string;
 }
 
-export const deliverRequestSchema = object<DeliverRequest>({ connectionId: id, message: bytes() });
+export const deliverRequestSchema = object<DeliverRequest>({ flow: flowInfoSchema, message: bytes() });
 export const deliverReplySchema = object<DeliverReply>({ delivered: boolean(), reason: optional(text) });
+
+// --- edge.<edgeId>.response ----------------------------------------------------------------------
+
+/**
+ * A response that arrived at one edge for a request another edge sent (the top Via names that edge,
+ * RFC 3261 §18.2.2: responses come back on the connection the request went out on, which may belong
+ * to another edge). The sending edge feeds it to its transaction layer.
+ */
+export interface RelayedResponse {
+  /** The edge the response arrived at (its flow is one of that edge's). */
+  readonly viaEdgeId: string;
+  readonly flow: FlowInfo;
+  readonly message: Uint8Array;
+}
+
+export const relayedResponseSchema = object<RelayedResponse>({
+  viaEdgeId: edgeId,
+  flow: flowInfoSchema,
+  message: bytes(),
+});
+
+// --- registrar.directory -------------------------------------------------------------------------
+
+/** Call forwarding of one subscriber (the admin API's `/v1/subscribers/{id}/forwarding`). */
+export interface ForwardingRules {
+  /** Every call goes here instead. */
+  readonly always?: string;
+  /** A 486 or 600 from the callee sends the call here. */
+  readonly busy?: string;
+  /** No final answer within `afterSeconds`: the branches are cancelled and the call goes here. */
+  readonly noAnswer?: { readonly target: string; readonly afterSeconds: number };
+}
+
+export interface DirectoryLookupRequest {
+  readonly username: string;
+  /** The domain, also the digest realm. */
+  readonly domain: string;
+}
+
+/** What the proxy and the redirect server need of a subscriber: digest secrets and call forwarding. */
+export interface DirectoryEntry {
+  readonly subscriberId: string;
+  readonly enabled: boolean;
+  /** HA1 per stored hash (RFC 7616 §3.4.2), lower-case hex. */
+  readonly ha1: { readonly MD5: string; readonly "SHA-256": string; readonly "SHA-512-256": string };
+  readonly forwarding: ForwardingRules;
+}
+
+export interface DirectoryLookupReply {
+  /** Absent when the user (or the domain) is unknown. */
+  readonly entry?: DirectoryEntry;
+}
+
+const sipTarget = string({ minLength: 1, maxLength: 2048 });
+export const forwardingRulesSchema = object<ForwardingRules>({
+  always: optional(sipTarget),
+  busy: optional(sipTarget),
+  noAnswer: optional(
+    object<{ readonly target: string; readonly afterSeconds: number }>({
+      target: sipTarget,
+      afterSeconds: integer({ min: 1, max: 3600 }),
+    }),
+  ),
+});
+const hexHash = string({ minLength: 32, maxLength: 64 });
+export const directoryLookupRequestSchema = object<DirectoryLookupRequest>({
+  username: nonEmpty,
+  domain: nonEmpty,
+});
+export const directoryLookupReplySchema = object<DirectoryLookupReply>({
+  entry: optional(
+    object<DirectoryEntry>({
+      subscriberId: id,
+      enabled: boolean(),
+      ha1: object<DirectoryEntry["ha1"]>({ MD5: hexHash, "SHA-256": hexHash, "SHA-512-256": hexHash }),
+      forwarding: forwardingRulesSchema,
+    }),
+  ),
+});
+
+// --- redirect.resolve ----------------------------------------------------------------------------
+
+/** A request that arrived on the edge's redirect port (`REDIRECT_PORT`). */
+export interface RedirectRequest {
+  readonly flow: FlowInfo;
+  /** The request's bytes as received (with `received`/`rport` stamped). */
+  readonly message: Uint8Array;
+}
+
+/** The redirect server's decision; the edge builds the response (RFC 3261 §8.3). */
+export interface RedirectReply {
+  /** 302, or 403 / 404 / 480 / 4xx / 503. */
+  readonly status: number;
+  readonly reason?: string;
+  /** The Contacts of a 3xx, each with its q when it has one. */
+  readonly contacts: readonly { readonly uri: string; readonly q?: number }[];
+  /** Extra headers (e.g. `Diversion` when a forwarding rule applied). */
+  readonly headers?: readonly { readonly name: string; readonly value: string }[];
+}
+
+export const redirectRequestSchema = object<RedirectRequest>({ flow: flowInfoSchema, message: bytes() });
+export const redirectReplySchema = object<RedirectReply>({
+  status: integer({ min: 300, max: 699 }),
+  reason: optional(text),
+  contacts: array(
+    object<{ readonly uri: string; readonly q?: number }>({
+      uri: nonEmpty,
+      q: optional(number({ min: 0, max: 1 })),
+    }),
+    { maxItems: 1024 },
+  ),
+  headers: optional(
+    array(object<{ readonly name: string; readonly value: string }>({ name: nonEmpty, value: text }), {
+      maxItems: 32,
+    }),
+  ),
+});
+
+// --- calls.event (durable: JetStream stream CALLS) -----------------------------------------------
+
+/**
+ * One thing that happened to a call, as an edge saw it. Several edges may see one call (the BYE
+ * can enter another edge than the INVITE); the call-record writer merges events by `callId` and is
+ * idempotent per `eventId`, so a redelivered event changes nothing.
+ *
+ * - `started`: an initial INVITE was proxied (from, to, at);
+ * - `answered`: a 2xx to it was forwarded (status 200);
+ * - `failed`: its final response was not 2xx (status: that response's, e.g. 486, 487 after CANCEL);
+ * - `ended`: a BYE in the dialog was proxied (`reason`: `caller-bye` or `callee-bye`).
+ */
+export interface CallEvent {
+  /** Unique per event (the JetStream message id, for de-duplication). */
+  readonly eventId: string;
+  readonly callId: string;
+  readonly kind: "started" | "answered" | "failed" | "ended";
+  /** Epoch ms when the edge saw it. */
+  readonly at: number;
+  readonly edgeId: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly status?: number;
+  /** `caller-bye`, `callee-bye`, `cancelled`, `rejected`, `no-answer`, `unreachable`, … */
+  readonly reason?: string;
+}
+
+export const callEventSchema = object<CallEvent>({
+  eventId: id,
+  callId: string({ minLength: 1, maxLength: 1024 }),
+  kind: oneOf("started", "answered", "failed", "ended"),
+  at: epochMs,
+  edgeId,
+  from: optional(text),
+  to: optional(text),
+  status: optional(integer({ min: 100, max: 699 })),
+  reason: optional(text),
+});
 
 // --- events --------------------------------------------------------------------------------------
 
@@ -169,6 +329,12 @@ export interface DomainsChangedEvent {
 
 /** A subscriber's credentials changed or the subscriber was removed: drop cached digest secrets. */
 export interface CredentialsChangedEvent {
+  readonly username: string;
+  readonly domain: string;
+}
+
+/** A subscriber's call forwarding changed or was removed: drop cached directory entries. */
+export interface ForwardingChangedEvent {
   readonly username: string;
   readonly domain: string;
 }
@@ -204,6 +370,10 @@ export const bindingChangedSchema = object<BindingChangedEvent>({
   count: integer({ min: 0 }),
 });
 export const credentialsChangedSchema = object<CredentialsChangedEvent>({
+  username: nonEmpty,
+  domain: nonEmpty,
+});
+export const forwardingChangedSchema = object<ForwardingChangedEvent>({
   username: nonEmpty,
   domain: nonEmpty,
 });
