@@ -2,7 +2,7 @@ import { ConfigError } from "@sip-platform/config";
 import { describe, expect, it } from "vitest";
 import { advertisedHostOf, listenersOf, loadEdgeConfig } from "./config.js";
 
-const NATS = { NATS_URL: "nats://127.0.0.1:4222" };
+const NATS = { NATS_URL: "nats://127.0.0.1:4222", CLUSTER_SECRET: "s".repeat(32) };
 
 describe("edge proxy configuration", () => {
   it("takes the contract's defaults: UDP and TCP on 5060, WS on 8088, no TLS without a certificate", () => {

@@ -1,12 +1,15 @@
 import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import {
+  CLUSTER_SECRET,
   type Config,
   ConfigError,
   canonicalIp,
+  DIGEST_ALGORITHMS,
   LOG_LEVEL,
   NATS_URL,
   parseConfig,
+  REDIRECT_PORT,
   required,
   SIP_ADVERTISED_HOST,
   SIP_LISTEN,
@@ -33,7 +36,11 @@ export const EDGE_SCHEMA = Object.freeze({
   SIP_WS_PORT,
   SIP_WSS_PORT,
   SIP_ADVERTISED_HOST,
+  REDIRECT_PORT,
   NATS_URL: required(NATS_URL),
+  /** Record-Route tokens and 407 nonces must verify on every edge, so the key is shared. */
+  CLUSTER_SECRET: required(CLUSTER_SECRET),
+  DIGEST_ALGORITHMS,
   LOG_LEVEL,
 });
 
@@ -82,6 +89,14 @@ function readTlsFile(variable: string, path: string, readFile: (path: string) =>
       },
     ]);
   }
+}
+
+/** The redirect server's listeners (RFC 3261 §8.3): UDP and TCP on REDIRECT_PORT. */
+export function redirectListenersOf(c: EdgeConfig): ListenerOptions[] {
+  return [
+    { protocol: "udp", address: c.SIP_LISTEN, port: c.REDIRECT_PORT },
+    { protocol: "tcp", address: c.SIP_LISTEN, port: c.REDIRECT_PORT },
+  ];
 }
 
 /**
