@@ -42,6 +42,8 @@ beforeAll(async () => {
     bus: edgeBus,
     listeners: LOOPBACK,
     advertisedHost: "127.0.0.1",
+    clusterSecret: "c".repeat(32),
+    digestAlgorithms: ["MD5"],
     log: silentLog,
     registerTimeoutMs: 1_000,
   });
@@ -176,8 +178,18 @@ describe("edge proxy over UDP, TCP and WebSocket", () => {
       403,
       "Forbidden",
     ],
-    ["INVITE to a local domain", { method: "INVITE", uri: `sip:bob@${DOMAIN}` }, 501, "Not Implemented"],
-    ["MESSAGE to a local domain", { method: "MESSAGE", uri: `sip:bob@${DOMAIN}` }, 501, "Not Implemented"],
+    [
+      "INVITE from a local subscriber without credentials",
+      { method: "INVITE", uri: `sip:bob@${DOMAIN}` },
+      407,
+      "Proxy Authentication Required",
+    ],
+    [
+      "MESSAGE from a local subscriber without credentials",
+      { method: "MESSAGE", uri: `sip:bob@${DOMAIN}` },
+      407,
+      "Proxy Authentication Required",
+    ],
     [
       "INVITE with Max-Forwards 0",
       { method: "INVITE", uri: `sip:bob@${DOMAIN}`, maxForwards: 0 },
@@ -259,6 +271,8 @@ describe("edge proxy without a registrar", () => {
       bus,
       listeners: [LOOPBACK[0]!],
       advertisedHost: "127.0.0.1",
+      clusterSecret: "c".repeat(32),
+      digestAlgorithms: ["MD5"],
       log: silentLog,
       registerTimeoutMs: 300,
     });
@@ -286,6 +300,8 @@ describe("edge proxy without a registrar", () => {
       bus,
       listeners: [LOOPBACK[0]!],
       advertisedHost: "127.0.0.1",
+      clusterSecret: "c".repeat(32),
+      digestAlgorithms: ["MD5"],
       log: silentLog,
       registerTimeoutMs: 300,
     });
@@ -315,6 +331,8 @@ describe("edge proxy stopping", () => {
       bus,
       listeners: [LOOPBACK[0]!],
       advertisedHost: "127.0.0.1",
+      clusterSecret: "c".repeat(32),
+      digestAlgorithms: ["MD5"],
       log: silentLog,
     });
     await e.close();

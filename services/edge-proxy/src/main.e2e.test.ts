@@ -22,6 +22,7 @@ const baseEnv = {
   SIP_PORT: "0",
   SIP_WS_PORT: "0",
   LOG_LEVEL: "warn",
+  CLUSTER_SECRET: "e2e-cluster-secret-of-at-least-32-chars",
 };
 
 let edge: ChildProcess;

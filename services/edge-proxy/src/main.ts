@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { type Bus, openBus } from "@sip-platform/bus";
 import { configOrExit, redact } from "@sip-platform/config";
+import type { DigestAlgorithm } from "@sip-platform/sip";
 import { pino } from "pino";
 import { advertisedHostOf, listenersOf, loadEdgeConfig } from "./config.js";
 import { newEdgeId } from "./edge-id.js";
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
     listeners,
     advertisedHost: advertisedHostOf(config),
     edgeId,
+    clusterSecret: config.CLUSTER_SECRET,
+    digestAlgorithms: config.DIGEST_ALGORITHMS as readonly DigestAlgorithm[],
     log,
   });
   const where = edge.listeners.map((l) => `${l.protocol} ${l.local.address}:${l.local.port}`).join(", ");

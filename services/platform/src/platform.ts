@@ -85,6 +85,8 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       bus,
       listeners: sipListeners(config),
       advertisedHost: advertisedHost(config),
+      clusterSecret: secret,
+      digestAlgorithms: policy.algorithms,
       log: log.child({ service: "edge-proxy" }),
     });
     closers.push(() => edge.close());

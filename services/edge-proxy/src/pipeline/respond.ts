@@ -28,6 +28,8 @@ export function responseFor(request: SipRequest, verdict: Verdict, server: strin
   switch (verdict.kind) {
     case "relay":
       return verdict.response;
+    case "proxy":
+      return undefined;
     case "reply":
       return createResponse(request, verdict.status, {
         ...(verdict.reason !== undefined ? { reason: verdict.reason } : {}),

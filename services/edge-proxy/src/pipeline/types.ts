@@ -1,3 +1,4 @@
+import type { ForwardHooks, ProxyTarget } from "@sip-platform/proxy-core";
 import type { SipRequest, SipResponse } from "@sip-platform/sip";
 import type { Flow } from "@sip-platform/transport";
 import type { Logger } from "pino";
@@ -11,6 +12,10 @@ export interface RequestContext {
   readonly receivedAt: number;
   /** A logger bound to this request (method, Call-ID, source). */
   readonly log: Logger;
+  /** Set by authentication: the subscriber the request is from (`sip:user@domain`). */
+  caller?: string;
+  /** The loop hash of the request as received (RFC 3261 §16.6 step 8), set by the proxy checks. */
+  loopHash?: string;
 }
 
 export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
@@ -31,6 +36,8 @@ export type Verdict =
       readonly toTag?: string;
     }
   | { readonly kind: "relay"; readonly response: SipResponse }
+  /** Proxy the request statefully to these targets (RFC 3261 §16.6), steered by the hooks. */
+  | { readonly kind: "proxy"; readonly targets: readonly ProxyTarget[]; readonly hooks?: ForwardHooks }
   | { readonly kind: "absorb" };
 
 /** One step: pure where it can be, asynchronous only when it must ask another service. */

@@ -3,7 +3,7 @@
  * memory binding store and in-memory credentials, served the way the registrar service serves it.
  */
 import { MemoryBindingStore } from "@sip-platform/bindings";
-import { type Bus, type BusSubscription, requests } from "@sip-platform/bus";
+import { type Bus, type BusSubscription, type ForwardingRules, requests } from "@sip-platform/bus";
 import { type CredentialsSource, REGISTRAR_DEFAULTS, Registrar } from "@sip-platform/registrar";
 import { computeHa1, type DigestHash, parseMessage, type SipRequest } from "@sip-platform/sip";
 
@@ -16,7 +16,12 @@ export interface TestRegistrar {
 
 export async function serveTestRegistrar(
   bus: Bus,
-  options: { domains: readonly string[]; users: Readonly<Record<string, string>> },
+  options: {
+    domains: readonly string[];
+    users: Readonly<Record<string, string>>;
+    /** Call forwarding per user (what `registrar.directory` answers). */
+    forwarding?: Record<string, ForwardingRules>;
+  },
 ): Promise<TestRegistrar> {
   const [domain] = options.domains;
   const credentials: CredentialsSource = {
@@ -49,6 +54,26 @@ export async function serveTestRegistrar(
       return { message: res.toBuffer() };
     }),
     await bus.serve(requests.domains, { queue: "registrar" }, () => ({ domains: [...options.domains] })),
+    // What the registrar service and location service answer, from the same users and store.
+    await bus.serve(requests.directory, { queue: "registrar" }, ({ username, domain: realm }) => {
+      const password = options.users[username];
+      if (password === undefined || !options.domains.includes(realm)) return {};
+      return {
+        entry: {
+          subscriberId: `id-${username}@${realm}`,
+          enabled: true,
+          ha1: {
+            MD5: computeHa1("MD5", username, realm, password),
+            "SHA-256": computeHa1("SHA-256", username, realm, password),
+            "SHA-512-256": computeHa1("SHA-512-256", username, realm, password),
+          },
+          forwarding: options.forwarding?.[username] ?? {},
+        },
+      };
+    }),
+    await bus.serve(requests.locationLookup, { queue: "location" }, async ({ aor }) => ({
+      bindings: await store.lookup(aor, Date.now()),
+    })),
   ];
   return {
     store,
