@@ -13,9 +13,9 @@ else
   service="${SERVICE:-platform}"
 fi
 case "$service" in
-  platform | edge-proxy | registrar | location | admin-api | demo-server) ;;
+  platform | edge-proxy | registrar | location | redirect | admin-api | demo-server) ;;
   *)
-    echo "sip-platform: unknown service '$service'; expected one of: platform, edge-proxy, registrar, location, admin-api, demo-server" >&2
+    echo "sip-platform: unknown service '$service'; expected one of: platform, edge-proxy, registrar, location, redirect, admin-api, demo-server" >&2
     exit 64
     ;;
 esac

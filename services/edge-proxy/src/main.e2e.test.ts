@@ -20,6 +20,7 @@ const baseEnv = {
   PATH: process.env.PATH,
   SIP_LISTEN: "127.0.0.1",
   SIP_PORT: "0",
+  REDIRECT_PORT: "0",
   SIP_WS_PORT: "0",
   LOG_LEVEL: "warn",
   CLUSTER_SECRET: "e2e-cluster-secret-of-at-least-32-chars",

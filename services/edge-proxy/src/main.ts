@@ -3,9 +3,9 @@ import { type Bus, openBus } from "@sip-platform/bus";
 import { configOrExit, redact } from "@sip-platform/config";
 import type { DigestAlgorithm } from "@sip-platform/sip";
 import { pino } from "pino";
-import { advertisedHostOf, listenersOf, loadEdgeConfig } from "./config.js";
+import { advertisedHostOf, listenersOf, loadEdgeConfig, redirectListenersOf } from "./config.js";
 import { newEdgeId } from "./edge-id.js";
-import { startEdgeProxy } from "./service.js";
+import { startEdgeProxy, startRedirectListener } from "./service.js";
 
 /** Composition root: config → bus → edge proxy → stop on SIGINT/SIGTERM (announcing edge.down). */
 async function main(): Promise<void> {
@@ -29,9 +29,12 @@ async function main(): Promise<void> {
     digestAlgorithms: config.DIGEST_ALGORITHMS as readonly DigestAlgorithm[],
     log,
   });
+  const redirect = await startRedirectListener({ bus, listeners: redirectListenersOf(config), log });
   const where = edge.listeners.map((l) => `${l.protocol} ${l.local.address}:${l.local.port}`).join(", ");
   log.info({ listeners: edge.listeners }, "listening");
   process.stdout.write(`SIP edge proxy ${edge.edgeId} listening on ${where}\n`);
+  const r = redirect.listeners[0]!.local;
+  process.stdout.write(`Redirect server on ${r.address}:${r.port} (udp, tcp)\n`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -39,6 +42,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, "stopping");
     try {
+      await redirect.close();
       await edge.close();
       await bus.drain();
       process.exit(0);

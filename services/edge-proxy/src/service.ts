@@ -40,6 +40,13 @@ import { proxyChecks } from "./steps/proxy-checks.js";
 import { registerRelay } from "./steps/register.js";
 import { sanity } from "./steps/sanity.js";
 
+export {
+  REDIRECT_LISTENER_DEFAULTS,
+  type RedirectListener,
+  type RedirectListenerDeps,
+  startRedirectListener,
+} from "./redirect/listener.js";
+
 /** The Server header of the responses the edge builds itself. */
 export const SERVER = "sip-platform-edge-proxy";
 

@@ -8,6 +8,7 @@ import {
   LOG_LEVEL,
   NATS_URL,
   parseConfig,
+  REDIRECT_PORT,
   REDIS_URL,
   SIP_ADVERTISED_HOST,
   SIP_LISTEN,
@@ -18,6 +19,7 @@ import {
   SIP_WS_PORT,
   SIP_WSS_PORT,
   TLS_FILES_TOGETHER,
+  TRUSTED_CIDRS,
 } from "@sip-platform/config";
 
 /** The contract's variables the one-process platform reads (../shared/CONTRACT.md). */
@@ -30,6 +32,8 @@ export const PLATFORM_SCHEMA = {
   SIP_WS_PORT,
   SIP_WSS_PORT,
   SIP_ADVERTISED_HOST,
+  REDIRECT_PORT,
+  TRUSTED_CIDRS,
   ADMIN_PORT,
   ADMIN_TOKEN,
   NATS_URL,

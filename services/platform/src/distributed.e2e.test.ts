@@ -61,7 +61,7 @@ beforeAll(async () => {
   await start("location", {}, /location serving/);
   const edgeOut = await start(
     "edge-proxy",
-    { SIP_LISTEN: "127.0.0.1", SIP_PORT: "0", SIP_WS_PORT: "0" },
+    { SIP_LISTEN: "127.0.0.1", SIP_PORT: "0", REDIRECT_PORT: "0", SIP_WS_PORT: "0" },
     /listening on .*\n/,
   );
   sipUdp = Number(/udp 127\.0\.0\.1:(\d+)/.exec(edgeOut)?.[1]);

@@ -394,6 +394,7 @@ beforeAll(async () => {
     ...env,
     SIP_LISTEN: "127.0.0.1",
     SIP_PORT: "0",
+    REDIRECT_PORT: "0",
     SIP_WS_PORT: "0",
   });
   const [adminOut, , edgeOut] = await Promise.all([

@@ -15,6 +15,7 @@ async function main(): Promise<void> {
     [
       "SIP platform running (one process).",
       `  SIP:       ${sip}`,
+      `  Redirect:  ${platform.redirectListeners[0]!.local.address}:${platform.redirectListeners[0]!.local.port} (udp, tcp)`,
       `  Admin API: ${platform.adminUrl}  (OpenAPI at ${platform.adminUrl}/docs)`,
       `  Admin token: ${platform.adminTokenGenerated ? platform.adminToken : "(from ADMIN_TOKEN)"}`,
       "",

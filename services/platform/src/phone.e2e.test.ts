@@ -151,6 +151,7 @@ beforeAll(async () => {
       ...process.env,
       SIP_LISTEN: "127.0.0.1",
       SIP_PORT: "0",
+      REDIRECT_PORT: "0",
       SIP_WS_PORT: "0",
       ADMIN_PORT: "0",
       ADMIN_TOKEN: TOKEN,

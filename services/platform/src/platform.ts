@@ -4,8 +4,9 @@ import { startAdminApi } from "@sip-platform/admin-api";
 import { type BindingStore, openBindingStore } from "@sip-platform/bindings";
 import { type Bus, openBus } from "@sip-platform/bus";
 import { createRepository, type Database, EMBEDDED_DATABASE_URL, openDatabase } from "@sip-platform/db";
-import { startEdgeProxy } from "@sip-platform/edge-proxy";
+import { startEdgeProxy, startRedirectListener } from "@sip-platform/edge-proxy";
 import { startLocation } from "@sip-platform/location";
+import { startRedirect } from "@sip-platform/redirect";
 import { REGISTRAR_DEFAULTS } from "@sip-platform/registrar";
 import { startRegistrar } from "@sip-platform/registrar-service";
 import type { DigestAlgorithm } from "@sip-platform/sip";
@@ -15,6 +16,8 @@ import { advertisedHost, type PlatformConfig } from "./config.js";
 
 export interface RunningPlatform {
   readonly sipListeners: readonly Listener[];
+  /** The redirect server's UDP and TCP listeners (REDIRECT_PORT). */
+  readonly redirectListeners: readonly Listener[];
   readonly adminUrl: string;
   readonly adminToken: string;
   /** True when the token was generated at this start (the caller prints it). */
@@ -91,8 +94,25 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
     });
     closers.push(() => edge.close());
 
+    const redirectService = await startRedirect({
+      bus,
+      trustedCidrs: config.TRUSTED_CIDRS,
+      log: log.child({ service: "redirect" }),
+    });
+    closers.push(() => redirectService.close());
+    const redirect = await startRedirectListener({
+      bus,
+      listeners: [
+        { protocol: "udp", address: config.SIP_LISTEN, port: config.REDIRECT_PORT },
+        { protocol: "tcp", address: config.SIP_LISTEN, port: config.REDIRECT_PORT },
+      ],
+      log: log.child({ service: "redirect-listener" }),
+    });
+    closers.push(() => redirect.close());
+
     return {
       sipListeners: edge.listeners,
+      redirectListeners: redirect.listeners,
       adminUrl: admin.url,
       adminToken,
       adminTokenGenerated: config.ADMIN_TOKEN === undefined,
