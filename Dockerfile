@@ -38,6 +38,6 @@ RUN install -d -o node -g node /app/data \
 # only /app/data (PGlite, one-process mode without DATABASE_URL) is writable.
 USER node
 # Contract defaults: SIP UDP/TCP 5060, TLS 5061, WS 8088, WSS 8089 (edge-proxy), admin API 8080.
-EXPOSE 5060/udp 5060/tcp 5061/tcp 8088/tcp 8089/tcp 8080/tcp
+EXPOSE 5060/udp 5060/tcp 5061/tcp 5070/udp 5070/tcp 8088/tcp 8089/tcp 8080/tcp
 ENTRYPOINT ["/app/deploy/docker-entrypoint.sh"]
 CMD []
