@@ -49,6 +49,13 @@ export interface Database {
   readonly orm: Orm;
   /** Runs `fn` in one transaction on one connection with raw SQL (migrations, maintenance). */
   transaction<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction on one connection with a drizzle handle bound to it; commits
+   * when it resolves, rolls back when it throws. Use this, not `orm.transaction`: drizzle's on a
+   * pool never returns the connection when BEGIN fails (a lost connection), and enough of those
+   * leave the pool empty for good.
+   */
+  ormTransaction<T>(fn: (orm: Orm) => Promise<T>): Promise<T>;
   /** Applies pending migrations; safe with several instances at once. */
   migrate(options?: MigrateOptions): Promise<MigrationReport>;
   /** One round trip (`/readyz`); throws DatabaseUnavailableError. */
@@ -103,9 +110,7 @@ function openPostgres(options: OpenDatabaseOptions): Database {
     application_name: options.applicationName ?? "sip-platform",
     ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
   });
-  // An idle client's socket error is emitted on the pool; without a listener it would crash
-  // the process. The pool already discards that client; the next query opens a new one.
-  pool.on("error", (error) => {
+  const report = (error: unknown) => {
     if (dbEventChannel.hasSubscribers) {
       dbEventChannel.publish({
         type: "pool-error",
@@ -114,11 +119,21 @@ function openPostgres(options: OpenDatabaseOptions): Database {
         error,
       } satisfies DatabaseEvent);
     }
+  };
+  // An idle client's socket error is emitted on the pool; without a listener it would crash
+  // the process. The pool already discards that client; the next query opens a new one.
+  pool.on("error", report);
+  // A checked-out client has no listener of the pool's: a connection lost between two
+  // statements of a transaction (the server restarted, the network dropped) would be an uncaught
+  // 'error' event. The transaction's next statement fails with DatabaseUnavailableError instead.
+  pool.on("connect", (client) => {
+    client.on("error", report);
   });
   const orm: Orm = drizzleNodePg({ client: pool, schema });
   let closed: Promise<void> | undefined;
 
-  const transaction = async <T>(fn: (session: SqlSession) => Promise<T>): Promise<T> => {
+  /** BEGIN … COMMIT on one pooled connection, which always goes back to the pool (or is destroyed). */
+  const onClient = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
     let client: PoolClient;
     try {
       client = await pool.connect();
@@ -128,7 +143,7 @@ function openPostgres(options: OpenDatabaseOptions): Database {
     let broken: Error | undefined;
     try {
       await client.query("BEGIN");
-      const result = await fn({ query: (text, params) => client.query(text, params) });
+      const result = await fn(client);
       await client.query("COMMIT");
       return result;
     } catch (e) {
@@ -141,12 +156,17 @@ function openPostgres(options: OpenDatabaseOptions): Database {
       client.release(broken);
     }
   };
+  const transaction = <T>(fn: (session: SqlSession) => Promise<T>): Promise<T> =>
+    onClient((client) => fn({ query: (text, params) => client.query(text, params) }));
+  const ormTransaction = <T>(fn: (orm: Orm) => Promise<T>): Promise<T> =>
+    onClient((client) => fn(drizzleNodePg({ client, schema })));
 
   return {
     driver: "postgres",
     location,
     orm,
     transaction,
+    ormTransaction,
     migrate: (migrateOptions) => applyMigrations(transaction, migrateOptions),
     async ping() {
       try {
@@ -184,11 +204,21 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     }
   };
 
+  // One session: drizzle's transaction holds it like PGlite's own, and cannot leak a connection.
+  const ormTransaction = async <T>(fn: (orm: Orm) => Promise<T>): Promise<T> => {
+    try {
+      return await orm.transaction((tx) => fn(tx));
+    } catch (e) {
+      throw asUnavailable(e, location);
+    }
+  };
+
   return {
     driver: "pglite",
     location,
     orm,
     transaction,
+    ormTransaction,
     migrate: (migrateOptions) => applyMigrations(transaction, migrateOptions),
     async ping() {
       try {

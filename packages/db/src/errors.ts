@@ -23,6 +23,11 @@ export class DatabaseUnavailableError extends DbError {
   readonly code = "DB_UNAVAILABLE";
   /** What a SIP service answers while the database is down (with Retry-After), like the binding store's. */
   readonly sipStatus = 503;
+  /**
+   * Another attempt later may succeed. A bus handler failing with this error tells the asker so
+   * (the bus carries `retryable` across), and the asker answers 503 rather than 500.
+   */
+  readonly retryable = true;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }

@@ -1,5 +1,16 @@
 /** The database: schema, migrations, drivers (PostgreSQL, PGlite) and the repository the services use. */
 export {
+  addressKey,
+  type CallEventInput,
+  type CallEventKind,
+  type CallFacts,
+  type CallRecord,
+  deriveCallRecord,
+  failureReason,
+  mergeCallEvent,
+  validateCallEvent,
+} from "./calls.js";
+export {
   type Database,
   type DatabaseDriver,
   type DatabaseEvent,
@@ -36,8 +47,11 @@ export {
   type SqlSession,
 } from "./migrate.js";
 export {
+  type ApplyCallEventResult,
   createRepository,
+  type DirectoryEntry,
   type Domain,
+  type ListCallsQuery,
   type ListSubscribersQuery,
   type NewSubscriber,
   type Page,
@@ -48,4 +62,10 @@ export {
   type SubscriberCredentials,
 } from "./repository.js";
 export * as schema from "./schema/index.js";
-export { MAX_PAGE_SIZE } from "./validate.js";
+export {
+  type ForwardingRules,
+  MAX_FORWARDING_SECONDS,
+  MAX_PAGE_SIZE,
+  validateForwarding,
+  validateForwardingTarget,
+} from "./validate.js";

@@ -4,6 +4,7 @@
  * Every database here is created for this file and dropped afterwards.
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Database, type DatabaseEvent, dbEventChannel, openDatabase } from "./database.js";
 import { DatabaseUnavailableError, MigrationError } from "./errors.js";
@@ -112,6 +113,33 @@ describe("PostgreSQL, several instances", () => {
       unsubscribe(dbEventChannel.name, onEvent);
     }
     expect((await repo.findDomain("restart.example.test"))?.name).toBe("restart.example.test");
+  });
+});
+
+describe("PostgreSQL, connections lost inside transactions", () => {
+  it("returns every connection to the pool, so the next call works", async () => {
+    const t = await createTestDatabase();
+    const db = await openDatabase({ url: t.url, poolSize: 2 });
+    try {
+      await db.migrate();
+      const repo = createRepository(db);
+      // Three times the pool: a connection kept by a failed transaction would leave none.
+      for (let i = 0; i < 6; i++) {
+        const error = await db
+          .ormTransaction(async (tx) => {
+            await tx.execute(sql`SELECT pg_terminate_backend(pg_backend_pid())`);
+          })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(DatabaseUnavailableError);
+      }
+      expect(
+        (await repo.applyCallEvent({ eventId: "e", callId: "c", kind: "started", at: 1 })).duplicate,
+      ).toBe(false);
+      expect(await repo.listDomains()).toEqual([]);
+    } finally {
+      await db.close();
+      await t.drop();
+    }
   });
 });
 

@@ -5,6 +5,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { computeHa1 } from "@sip-platform/sip";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CallEventInput, CallRecord } from "./calls.js";
 import type { Database } from "./database.js";
 import {
   DomainInUseError,
@@ -345,6 +346,324 @@ export function defineRepositorySuite(
         [{ limit: 10, cursor: "" }, "cursor"],
       ])("refuses %j naming %s", async (query, field) => {
         await expect(repo.listSubscribers(query)).rejects.toMatchObject({ code: "INVALID_INPUT", field });
+      });
+    });
+
+    describe("call forwarding", () => {
+      let domain: string;
+      beforeAll(async () => {
+        domain = freshDomain();
+        await repo.createDomain(domain);
+      });
+
+      it("is empty until set, replaced as a whole, removed by {} or delete", async () => {
+        const s = await repo.createSubscriber({ username: "fwd", domain, password: "pw" });
+        expect(await repo.getForwarding(s.id)).toEqual({});
+        const all = {
+          always: "sip:voicemail@example.test",
+          busy: "tel:+442079460000",
+          noAnswer: { target: "sips:desk@example.test;transport=tls", afterSeconds: 20 },
+        };
+        expect(await repo.setForwarding(s.id, all)).toEqual(all);
+        expect(await repo.getForwarding(s.id)).toEqual(all);
+        expect(await repo.setForwarding(s.id, { busy: "sip:b@example.test" })).toEqual({
+          busy: "sip:b@example.test",
+        });
+        expect(await repo.getForwarding(s.id)).toEqual({ busy: "sip:b@example.test" });
+        expect(await repo.setForwarding(s.id, {})).toEqual({});
+        expect(await repo.getForwarding(s.id)).toEqual({});
+        await repo.setForwarding(s.id, all);
+        await repo.deleteForwarding(s.id);
+        expect(await repo.getForwarding(s.id)).toEqual({});
+        await repo.deleteForwarding(s.id); // nothing set: still fine
+      });
+
+      it("is 404 for an unknown or malformed subscriber id", async () => {
+        for (const id of [MISSING_ID, "not-a-uuid"]) {
+          await expect(repo.getForwarding(id)).rejects.toThrow(NotFoundError);
+          await expect(repo.setForwarding(id, { always: "sip:a@example.test" })).rejects.toThrow(
+            NotFoundError,
+          );
+          await expect(repo.setForwarding(id, {})).rejects.toThrow(NotFoundError);
+          await expect(repo.deleteForwarding(id)).rejects.toThrow(NotFoundError);
+        }
+      });
+
+      it.each([
+        [{ always: "http://example.test/" }, "always"],
+        [{ always: "alice@example.test" }, "always"],
+        [{ busy: "" }, "busy"],
+        [{ busy: "sip:a b@example.test" }, "busy"],
+        [{ always: `sip:${"a".repeat(2050)}@example.test` }, "always"],
+        [{ noAnswer: { target: "mailto:a@example.test", afterSeconds: 10 } }, "noAnswer.target"],
+        [{ noAnswer: { target: "sip:a@example.test", afterSeconds: 0 } }, "noAnswer.afterSeconds"],
+        [{ noAnswer: { target: "sip:a@example.test", afterSeconds: 3601 } }, "noAnswer.afterSeconds"],
+        [{ noAnswer: { target: "sip:a@example.test", afterSeconds: 1.5 } }, "noAnswer.afterSeconds"],
+        [{ noAnswer: "sip:a@example.test" }, "noAnswer"],
+        [{ sometimes: "sip:a@example.test" }, "sometimes"],
+      ])("refuses %j naming %s", async (rules, field) => {
+        const s = await repo.createSubscriber({
+          username: `bad-${randomBytes(3).toString("hex")}`,
+          domain,
+          password: "pw",
+        });
+        await expect(repo.setForwarding(s.id, rules as never)).rejects.toMatchObject({
+          code: "INVALID_INPUT",
+          field,
+        });
+        expect(await repo.getForwarding(s.id)).toEqual({});
+      });
+
+      it("goes with its subscriber", async () => {
+        const s = await repo.createSubscriber({ username: "fwd-gone", domain, password: "pw" });
+        await repo.setForwarding(s.id, { always: "sip:x@example.test" });
+        await repo.deleteSubscriber(s.id);
+        const again = await repo.createSubscriber({ username: "fwd-gone", domain, password: "pw" });
+        expect(await repo.getForwarding(again.id)).toEqual({});
+        await expect(repo.getForwarding(s.id)).rejects.toThrow(NotFoundError);
+      });
+    });
+
+    describe("directory entries", () => {
+      it("carry the HA1s and the forwarding, in one lookup by username and realm", async () => {
+        const domain = freshDomain();
+        await repo.createDomain(domain);
+        const s = await repo.createSubscriber({ username: "dir", domain, password: "pw-dir" });
+        const ha1 = {
+          MD5: computeHa1("MD5", "dir", domain, "pw-dir"),
+          "SHA-256": computeHa1("SHA-256", "dir", domain, "pw-dir"),
+          "SHA-512-256": computeHa1("SHA-512-256", "dir", domain, "pw-dir"),
+        };
+        expect(await repo.findDirectoryEntry("dir", domain.toUpperCase())).toEqual({
+          subscriberId: s.id,
+          enabled: true,
+          ha1,
+          forwarding: {},
+        });
+        await repo.setForwarding(s.id, { noAnswer: { target: "sip:vm@example.test", afterSeconds: 15 } });
+        await repo.updateSubscriber(s.id, { enabled: false });
+        expect(await repo.findDirectoryEntry("dir", domain)).toEqual({
+          subscriberId: s.id,
+          enabled: false,
+          ha1,
+          forwarding: { noAnswer: { target: "sip:vm@example.test", afterSeconds: 15 } },
+        });
+        expect(await repo.findDirectoryEntry("DIR", domain)).toBeUndefined();
+        expect(await repo.findDirectoryEntry("dir", `x${domain}`)).toBeUndefined();
+      });
+    });
+
+    describe("call records", () => {
+      const T = Date.UTC(2026, 0, 2, 10, 0, 0);
+      const callId = () => `${randomBytes(6).toString("hex")}@192.0.2.1`;
+      let seq = 0;
+      const event = (
+        id: string,
+        kind: CallEventInput["kind"],
+        at: number,
+        extra: Partial<CallEventInput> = {},
+      ) => ({ eventId: `ev-${seq++}-${id}`, callId: id, kind, at, ...extra }) as CallEventInput;
+      const RECORD_KEYS = [
+        "answeredAt",
+        "callId",
+        "durationMs",
+        "endReason",
+        "endedAt",
+        "from",
+        "startedAt",
+        "status",
+        "to",
+      ];
+
+      it("merges started, answered and ended into one record, each event once", async () => {
+        const id = callId();
+        const started = event(id, "started", T, {
+          from: "sip:alice@example.test",
+          to: "sip:bob@example.test",
+        });
+        const answered = event(id, "answered", T + 2_000, { status: 200 });
+        const ended = event(id, "ended", T + 47_250, { reason: "callee-bye" });
+        expect((await repo.applyCallEvent(started)).duplicate).toBe(false);
+        const open = await repo.findCall(id);
+        expect(open).toMatchObject({ status: null, endedAt: null, durationMs: null });
+        await repo.applyCallEvent(answered);
+        const { duplicate, record } = await repo.applyCallEvent(ended);
+        expect(duplicate).toBe(false);
+        const expected: CallRecord = {
+          callId: id,
+          from: "sip:alice@example.test",
+          to: "sip:bob@example.test",
+          startedAt: new Date(T),
+          answeredAt: new Date(T + 2_000),
+          endedAt: new Date(T + 47_250),
+          durationMs: 45_250,
+          status: 200,
+          endReason: "callee-bye",
+        };
+        expect(record).toEqual(expected);
+        expect(Object.keys(record).sort()).toEqual(RECORD_KEYS);
+        const again = await repo.applyCallEvent(answered);
+        expect(again).toEqual({ duplicate: true, record: expected });
+        expect(await repo.findCall(id)).toEqual(expected);
+      });
+
+      it("keeps events that arrive before the started event, from another edge, in any order", async () => {
+        const id = callId();
+        await repo.applyCallEvent(event(id, "ended", T + 30_000, { reason: "caller-bye" }));
+        const early = await repo.findCall(id);
+        expect(early).toMatchObject({ startedAt: new Date(T + 30_000), from: null, endReason: "caller-bye" });
+        await repo.applyCallEvent(event(id, "answered", T + 1_000));
+        await repo.applyCallEvent(
+          event(id, "started", T, { from: "sip:a@example.test", to: "sip:b@example.test" }),
+        );
+        expect(await repo.findCall(id)).toMatchObject({
+          startedAt: new Date(T),
+          from: "sip:a@example.test",
+          durationMs: 29_000,
+          status: 200,
+          endReason: "caller-bye",
+        });
+      });
+
+      it("records a cancelled call with 487 and no talk time", async () => {
+        const id = callId();
+        await repo.applyCallEvent(
+          event(id, "started", T, { from: "sip:a@example.test", to: "sip:b@example.test" }),
+        );
+        const { record } = await repo.applyCallEvent(event(id, "failed", T + 8_000, { status: 487 }));
+        expect(record).toMatchObject({
+          status: 487,
+          endReason: "cancelled",
+          durationMs: 0,
+          answeredAt: null,
+        });
+      });
+
+      it("applies the same event concurrently once, and different events of one call all", async () => {
+        const id = callId();
+        const started = event(id, "started", T, { from: "sip:c@example.test", to: "sip:d@example.test" });
+        const distinct = [
+          started,
+          event(id, "answered", T + 500),
+          event(id, "ended", T + 10_500, { reason: "caller-bye" }),
+          event(id, "ended", T + 10_700, { reason: "callee-bye" }), // the other party's BYE, another edge
+        ];
+        // Each event three times at once: the row lock orders them; none deadlocks or is lost.
+        const results = await Promise.all(
+          [...distinct, ...distinct, ...distinct].map((e) => repo.applyCallEvent(e)),
+        );
+        expect(results.filter((r) => !r.duplicate)).toHaveLength(distinct.length);
+        expect(await repo.findCall(id)).toMatchObject({
+          durationMs: 10_000,
+          from: "sip:c@example.test",
+          endReason: "caller-bye",
+        });
+      });
+
+      it("refuses a malformed event naming the field, before any SQL", async () => {
+        await expect(
+          repo.applyCallEvent({ eventId: "x", callId: "", kind: "started", at: T }),
+        ).rejects.toMatchObject({ code: "INVALID_INPUT", field: "callId" });
+        await expect(
+          repo.applyCallEvent({ eventId: "x", callId: "c", kind: "ringing" as never, at: T }),
+        ).rejects.toThrow(InvalidInputError);
+      });
+
+      describe("listing", () => {
+        const user = `lister${randomBytes(3).toString("hex")}`;
+        const ids: string[] = [];
+        beforeAll(async () => {
+          // Seven calls a minute apart from user@example.test, alternately to two callees; the
+          // last one to the first callee through a tel: URI.
+          for (let i = 0; i < 7; i++) {
+            const id = `list-${i}-${user}`;
+            ids.push(id);
+            const to = i === 6 ? "tel:+44-20-7946-0000" : `sip:callee${i % 2}-${user}@Example.test`;
+            await repo.applyCallEvent(
+              event(id, "started", T + i * 60_000, { from: `"U" <sip:${user}@example.test>;tag=${i}`, to }),
+            );
+          }
+        });
+
+        async function all(query: Omit<Parameters<Repository["listCalls"]>[0], "cursor">) {
+          const items: CallRecord[] = [];
+          let cursor: string | undefined;
+          let pages = 0;
+          do {
+            const page = await repo.listCalls({ ...query, cursor });
+            expect(page.items.length).toBeLessThanOrEqual(query.limit);
+            items.push(...page.items);
+            cursor = page.nextCursor;
+            pages++;
+          } while (cursor !== undefined && pages < 100);
+          return { items, pages };
+        }
+
+        it("pages newest first by the caller, however the address is written", async () => {
+          for (const from of [
+            `${user}@example.test`,
+            `sip:${user}@example.test`,
+            `sip:${user}@EXAMPLE.test`,
+          ]) {
+            const { items, pages } = await all({ from, limit: 3 });
+            expect(pages).toBe(3);
+            expect(items.map((c) => c.callId)).toEqual([...ids].reverse());
+            for (const c of items) expect(Object.keys(c).sort()).toEqual(RECORD_KEYS);
+          }
+        });
+
+        it("filters by callee and by start time (since inclusive, until exclusive)", async () => {
+          const { items } = await all({ to: `callee1-${user}@example.test`, limit: 10 });
+          expect(items.map((c) => c.callId)).toEqual([ids[5], ids[3], ids[1]]);
+          const tel = await repo.listCalls({ to: "tel:+442079460000", limit: 10 });
+          expect(tel.items.map((c) => c.callId)).toContain(ids[6]);
+          const window = await all({
+            from: `${user}@example.test`,
+            since: new Date(T + 2 * 60_000),
+            until: new Date(T + 5 * 60_000),
+            limit: 2,
+          });
+          expect(window.items.map((c) => c.callId)).toEqual([ids[4], ids[3], ids[2]]);
+          expect((await repo.listCalls({ from: `nobody-${user}@example.test`, limit: 5 })).items).toEqual([]);
+        });
+
+        it("keeps its place when calls arrive between pages", async () => {
+          const first = await repo.listCalls({ from: `${user}@example.test`, limit: 2 });
+          expect(first.items.map((c) => c.callId)).toEqual([ids[6], ids[5]]);
+          const late = `list-late-${user}`;
+          await repo.applyCallEvent(
+            event(late, "started", T + 10 * 60_000, { from: `sip:${user}@example.test` }),
+          );
+          const second = await repo.listCalls({
+            from: `${user}@example.test`,
+            limit: 2,
+            cursor: first.nextCursor,
+          });
+          expect(second.items.map((c) => c.callId)).toEqual([ids[4], ids[3]]);
+        });
+
+        it.each([
+          [{ limit: 0 }, "limit"],
+          [{ limit: 10, cursor: "garbage" }, "cursor"],
+          [{ limit: 10, from: "sip:" }, "from"],
+          [{ limit: 10, to: "not an address" }, "to"],
+          [{ limit: 10, since: new Date(Number.NaN) }, "since"],
+        ])("refuses %j naming %s", async (query, field) => {
+          await expect(repo.listCalls(query)).rejects.toMatchObject({ code: "INVALID_INPUT", field });
+        });
+      });
+
+      it("forgets applied event ids older than a bound, keeping the records", async () => {
+        const id = callId();
+        const started = event(id, "started", T);
+        await repo.applyCallEvent(started);
+        expect(await repo.pruneCallEvents(new Date(Date.now() - 3_600_000))).toBe(0);
+        expect(await repo.pruneCallEvents(new Date(Date.now() + 60_000))).toBeGreaterThan(0);
+        expect(await repo.findCall(id)).toBeDefined();
+        // Forgotten, the event applies again, and the merge keeps the record as it was.
+        const again = await repo.applyCallEvent(started);
+        expect(again.duplicate).toBe(false);
+        expect(again.record.startedAt).toEqual(new Date(T));
       });
     });
   });

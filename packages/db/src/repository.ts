@@ -3,11 +3,26 @@
  * objects, never rows: a `Subscriber` has no digest hashes; only `findCredentials` (the
  * registrar's and the proxy's authentication lookup) returns them, as `SubscriberCredentials`.
  *
+ * Besides subscribers and domains: their call forwarding, the directory entry the proxy and the
+ * redirect server read (HA1s and forwarding in one query), and call records merged from the
+ * edges' call events.
+ *
  * Errors: DuplicateError, UnknownDomainError, DomainInUseError, NotFoundError,
  * InvalidInputError, DatabaseUnavailableError (see errors.ts for their REST statuses).
  */
 import { computeHa1, type DigestHash } from "@sip-platform/sip";
-import { and, asc, eq, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import {
+  addressKey,
+  type CallEventInput,
+  type CallFacts,
+  type CallRecord,
+  decodeCallCursor,
+  deriveCallRecord,
+  encodeCallCursor,
+  mergeCallEvent,
+  validateCallEvent,
+} from "./calls.js";
 import type { Database, Orm } from "./database.js";
 import {
   asUnavailable,
@@ -15,21 +30,27 @@ import {
   DomainInUseError,
   DuplicateError,
   driverErrorOf,
+  InvalidInputError,
   NotFoundError,
   SQLSTATE,
   UnknownDomainError,
 } from "./errors.js";
+import { type CallRecordRow, callEventsApplied, callRecords } from "./schema/calls.js";
 import { domains } from "./schema/domains.js";
+import { callForwarding } from "./schema/forwarding.js";
 import { subscribers } from "./schema/subscribers.js";
 import {
   decodeCursor,
   encodeCursor,
+  type ForwardingRules,
   isUuid,
   normalizeDomainName,
   validateDisplayName,
   validateEnabled,
+  validateForwarding,
   validateLimit,
   validatePassword,
+  validateTime,
   validateUsername,
 } from "./validate.js";
 
@@ -86,6 +107,39 @@ export interface Page<T> {
   readonly nextCursor: string | undefined;
 }
 
+/**
+ * What the proxy and the redirect server need of a subscriber (`registrar.directory`): digest
+ * secrets and call forwarding. Same shape as `@sip-platform/bus`'s `DirectoryEntry`.
+ */
+export interface DirectoryEntry {
+  readonly subscriberId: string;
+  readonly enabled: boolean;
+  readonly ha1: { readonly MD5: string; readonly "SHA-256": string; readonly "SHA-512-256": string };
+  readonly forwarding: ForwardingRules;
+}
+
+export interface ListCallsQuery {
+  /** 1-1000. */
+  readonly limit: number;
+  /** `nextCursor` of the previous page. */
+  readonly cursor?: string | undefined;
+  /** Only calls from this address: `alice@example.test`, `sip:alice@example.test`, `tel:+44…`. */
+  readonly from?: string | undefined;
+  /** Only calls to this address. */
+  readonly to?: string | undefined;
+  /** Only calls started at or after this time. */
+  readonly since?: Date | undefined;
+  /** Only calls started before this time. */
+  readonly until?: Date | undefined;
+}
+
+export interface ApplyCallEventResult {
+  /** True when this event had been applied before (a redelivery): nothing changed. */
+  readonly duplicate: boolean;
+  /** The record after the event. */
+  readonly record: CallRecord;
+}
+
 /** The hashes stored per subscriber: every `DigestHash` a challenge can name. */
 export const STORED_HASHES: readonly DigestHash[] = ["MD5", "SHA-256", "SHA-512-256"];
 
@@ -110,10 +164,12 @@ function ha1Columns(username: string, realm: string, password: string) {
 export class Repository {
   readonly #orm: Orm;
   readonly #location: string;
+  readonly #transaction: Database["ormTransaction"];
 
-  constructor(database: Pick<Database, "orm" | "location">) {
+  constructor(database: Pick<Database, "orm" | "location" | "ormTransaction">) {
     this.#orm = database.orm;
     this.#location = database.location;
+    this.#transaction = (fn) => database.ormTransaction(fn);
   }
 
   /** Runs one repository operation; unreachable-database errors become DatabaseUnavailableError. */
@@ -322,12 +378,288 @@ export class Repository {
       ha1: { MD5: row.md5, "SHA-256": row.sha256, "SHA-512-256": row.sha512_256 },
     };
   }
+
+  // --- call forwarding -----------------------------------------------------------------------
+
+  /** The subscriber's forwarding rules, `{}` when none are set; NotFoundError for an unknown subscriber. */
+  async getForwarding(subscriberId: string): Promise<ForwardingRules> {
+    if (!isUuid(subscriberId)) throw new NotFoundError("subscriber", subscriberId);
+    const [row] = await this.#run((orm) =>
+      orm
+        .select({ id: subscribers.id, ...forwardingColumns })
+        .from(subscribers)
+        .leftJoin(callForwarding, eq(callForwarding.subscriberId, subscribers.id))
+        .where(eq(subscribers.id, subscriberId)),
+    );
+    if (!row) throw new NotFoundError("subscriber", subscriberId);
+    return rulesOf(row);
+  }
+
+  /**
+   * Replaces the subscriber's forwarding rules with `rules` (absent rules are removed; `{}` removes
+   * all). InvalidInputError names the field (`always`, `noAnswer.afterSeconds`, …).
+   */
+  async setForwarding(subscriberId: string, rules: ForwardingRules): Promise<ForwardingRules> {
+    const checked = validateForwarding(rules);
+    if (!isUuid(subscriberId)) throw new NotFoundError("subscriber", subscriberId);
+    if (checked.always === undefined && checked.busy === undefined && checked.noAnswer === undefined) {
+      await this.deleteForwarding(subscriberId);
+      return {};
+    }
+    const values = {
+      always: checked.always ?? null,
+      busy: checked.busy ?? null,
+      noAnswerTarget: checked.noAnswer?.target ?? null,
+      noAnswerAfterSeconds: checked.noAnswer?.afterSeconds ?? null,
+    };
+    const [row] = await this.#run(
+      (orm) =>
+        orm
+          .insert(callForwarding)
+          .values({ subscriberId, ...values })
+          .onConflictDoUpdate({
+            target: callForwarding.subscriberId,
+            set: { ...values, updatedAt: sql`now()` },
+          })
+          .returning(forwardingColumns),
+      (code) =>
+        code === SQLSTATE.foreignKeyViolation ? new NotFoundError("subscriber", subscriberId) : undefined,
+    );
+    return rulesOf(row!);
+  }
+
+  /** Removes every forwarding rule (none set is fine); NotFoundError for an unknown subscriber. */
+  async deleteForwarding(subscriberId: string): Promise<void> {
+    if (!isUuid(subscriberId)) throw new NotFoundError("subscriber", subscriberId);
+    const deleted = await this.#run((orm) =>
+      orm
+        .delete(callForwarding)
+        .where(eq(callForwarding.subscriberId, subscriberId))
+        .returning({ id: callForwarding.subscriberId }),
+    );
+    if (deleted.length > 0) return;
+    const [exists] = await this.#run((orm) =>
+      orm.select({ id: subscribers.id }).from(subscribers).where(eq(subscribers.id, subscriberId)),
+    );
+    if (!exists) throw new NotFoundError("subscriber", subscriberId);
+  }
+
+  /**
+   * The directory entry of `username` in `domain` (the realm): HA1s and forwarding in one query,
+   * or undefined when either is unknown. A disabled subscriber is returned with `enabled: false`
+   * (the caller answers as for a wrong password: no user enumeration).
+   */
+  async findDirectoryEntry(username: string, domain: string): Promise<DirectoryEntry | undefined> {
+    const [row] = await this.#run((orm) =>
+      orm
+        .select({
+          subscriberId: subscribers.id,
+          enabled: subscribers.enabled,
+          md5: subscribers.ha1Md5,
+          sha256: subscribers.ha1Sha256,
+          sha512_256: subscribers.ha1Sha512_256,
+          ...forwardingColumns,
+        })
+        .from(subscribers)
+        .innerJoin(domains, eq(domains.id, subscribers.domainId))
+        .leftJoin(callForwarding, eq(callForwarding.subscriberId, subscribers.id))
+        .where(and(eq(domains.name, domain.toLowerCase()), eq(subscribers.username, username))),
+    );
+    if (!row) return undefined;
+    return {
+      subscriberId: row.subscriberId,
+      enabled: row.enabled,
+      ha1: { MD5: row.md5, "SHA-256": row.sha256, "SHA-512-256": row.sha512_256 },
+      forwarding: rulesOf(row),
+    };
+  }
+
+  // --- call records --------------------------------------------------------------------------
+
+  /**
+   * Merges one call event into the record of its Call-ID (created by the first event of the call,
+   * whichever kind it is), in one transaction with the note that the event was applied: a
+   * redelivered event (same `eventId`) changes nothing and says `duplicate: true`. The merge keeps
+   * the earliest fact of each kind (see calls.ts), so arrival order does not matter either.
+   */
+  async applyCallEvent(input: CallEventInput): Promise<ApplyCallEventResult> {
+    const event = validateCallEvent(input);
+    return this.#run(() =>
+      this.#transaction(async (tx) => {
+        // The row exists from here on, and is locked before the event is noted: events of one
+        // call queue here, one at a time. (Noting the event first would take a key-share lock on
+        // the row through the foreign key, and two events would then deadlock upgrading it.)
+        await tx
+          .insert(callRecords)
+          .values({ callId: event.callId, startedAt: new Date(event.at) })
+          .onConflictDoNothing();
+        const [row] = await tx
+          .select()
+          .from(callRecords)
+          .where(eq(callRecords.callId, event.callId))
+          .for("update");
+        const fresh = await tx
+          .insert(callEventsApplied)
+          .values({ eventId: event.eventId, callId: event.callId })
+          .onConflictDoNothing()
+          .returning({ eventId: callEventsApplied.eventId });
+        if (fresh.length === 0) return { duplicate: true, record: toCallRecord(row!) };
+        const facts = mergeCallEvent(factsOf(row!), event);
+        const shown = deriveCallRecord(facts);
+        const [updated] = await tx
+          .update(callRecords)
+          .set({
+            fromUri: facts.from,
+            toUri: facts.to,
+            fromKey: facts.from === null ? null : (addressKey(facts.from) ?? null),
+            toKey: facts.to === null ? null : (addressKey(facts.to) ?? null),
+            startedAt: new Date(facts.startedAt),
+            startKnown: facts.startKnown,
+            answeredAt: shown.answeredAt,
+            endedAt: shown.endedAt,
+            durationMs: shown.durationMs,
+            status: shown.status,
+            endReason: shown.endReason,
+            failedAt: facts.failedAt === null ? null : new Date(facts.failedAt),
+            failedStatus: facts.failedStatus,
+            failedReason: facts.failedReason,
+            byeAt: facts.byeAt === null ? null : new Date(facts.byeAt),
+            byeReason: facts.byeReason,
+            updatedAt: sql`now()`,
+          })
+          .where(eq(callRecords.callId, event.callId))
+          .returning();
+        return { duplicate: false, record: toCallRecord(updated!) };
+      }),
+    );
+  }
+
+  /** The record of one Call-ID, or undefined. */
+  async findCall(callId: string): Promise<CallRecord | undefined> {
+    const [row] = await this.#run((orm) =>
+      orm.select().from(callRecords).where(eq(callRecords.callId, callId)),
+    );
+    return row ? toCallRecord(row) : undefined;
+  }
+
+  /**
+   * Call records, newest first (by startedAt, then Call-ID), in keyset pages. `from`/`to` match
+   * the caller's/callee's address however it is written (`addressKey`); `since` is inclusive,
+   * `until` exclusive.
+   */
+  async listCalls(query: ListCallsQuery): Promise<Page<CallRecord>> {
+    const limit = validateLimit(query.limit);
+    const conditions: SQL[] = [];
+    for (const [field, column] of [
+      ["from", callRecords.fromKey],
+      ["to", callRecords.toKey],
+    ] as const) {
+      const value = query[field];
+      if (value === undefined) continue;
+      const key = addressKey(value);
+      if (key === undefined) throw new InvalidInputError(field, "is not a SIP or tel address");
+      conditions.push(eq(column, key));
+    }
+    if (query.since !== undefined)
+      conditions.push(gte(callRecords.startedAt, validateTime(query.since, "since")));
+    if (query.until !== undefined)
+      conditions.push(lt(callRecords.startedAt, validateTime(query.until, "until")));
+    if (query.cursor !== undefined) {
+      const after = decodeCallCursor(query.cursor);
+      conditions.push(
+        sql`(${callRecords.startedAt}, ${callRecords.callId}) < (${after.startedAt.toISOString()}::timestamptz, ${after.callId})`,
+      );
+    }
+    const rows = await this.#run((orm) =>
+      orm
+        .select()
+        .from(callRecords)
+        .where(and(...conditions))
+        .orderBy(desc(callRecords.startedAt), desc(callRecords.callId))
+        .limit(limit + 1),
+    );
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page.at(-1);
+    return {
+      items: page.map(toCallRecord),
+      nextCursor: more && last ? encodeCallCursor(last.startedAt, last.callId) : undefined,
+    };
+  }
+
+  /**
+   * Forgets which events were applied before `before` (their records stay). Run it with a bound
+   * beyond the event stream's retention: an event older than that cannot be redelivered any more.
+   */
+  async pruneCallEvents(before: Date): Promise<number> {
+    const cutoff = validateTime(before, "before");
+    const rows = await this.#run((orm) =>
+      orm
+        .delete(callEventsApplied)
+        .where(lt(callEventsApplied.appliedAt, cutoff))
+        .returning({ eventId: callEventsApplied.eventId }),
+    );
+    return rows.length;
+  }
+}
+
+const forwardingColumns = {
+  always: callForwarding.always,
+  busy: callForwarding.busy,
+  noAnswerTarget: callForwarding.noAnswerTarget,
+  noAnswerAfterSeconds: callForwarding.noAnswerAfterSeconds,
+};
+
+function rulesOf(row: {
+  always: string | null;
+  busy: string | null;
+  noAnswerTarget: string | null;
+  noAnswerAfterSeconds: number | null;
+}): ForwardingRules {
+  return {
+    ...(row.always === null ? {} : { always: row.always }),
+    ...(row.busy === null ? {} : { busy: row.busy }),
+    ...(row.noAnswerTarget === null || row.noAnswerAfterSeconds === null
+      ? {}
+      : { noAnswer: { target: row.noAnswerTarget, afterSeconds: row.noAnswerAfterSeconds } }),
+  };
+}
+
+function factsOf(row: CallRecordRow): CallFacts {
+  return {
+    startedAt: row.startedAt.getTime(),
+    startKnown: row.startKnown,
+    from: row.fromUri,
+    to: row.toUri,
+    answeredAt: row.answeredAt?.getTime() ?? null,
+    failedAt: row.failedAt?.getTime() ?? null,
+    failedStatus: row.failedStatus,
+    failedReason: row.failedReason,
+    byeAt: row.byeAt?.getTime() ?? null,
+    byeReason: row.byeReason,
+  };
+}
+
+function toCallRecord(row: CallRecordRow): CallRecord {
+  return {
+    callId: row.callId,
+    from: row.fromUri,
+    to: row.toUri,
+    startedAt: row.startedAt,
+    answeredAt: row.answeredAt,
+    endedAt: row.endedAt,
+    durationMs: row.durationMs,
+    status: row.status,
+    endReason: row.endReason,
+  };
 }
 
 function toDomain(row: typeof domains.$inferSelect): Domain {
   return { id: row.id, name: row.name, createdAt: row.createdAt };
 }
 
-export function createRepository(database: Pick<Database, "orm" | "location">): Repository {
+export function createRepository(
+  database: Pick<Database, "orm" | "location" | "ormTransaction">,
+): Repository {
   return new Repository(database);
 }

@@ -3,6 +3,7 @@
  * naming the field (REST 400), never a constraint violation from the database.
  */
 import { isIPv4, isIPv6 } from "node:net";
+import { parseUri } from "@sip-platform/sip";
 import { InvalidInputError } from "./errors.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -105,4 +106,72 @@ export function decodeCursor(cursor: string): CursorPosition {
     throw new InvalidInputError("cursor", "is not a cursor this server issued");
   }
   return { domainId: parsed[0], username: parsed[1] };
+}
+
+/** Call forwarding of a subscriber; absent rules are not set. */
+export interface ForwardingRules {
+  /** Every call goes here instead. */
+  readonly always?: string | undefined;
+  /** A 486 or 600 from the callee sends the call here. */
+  readonly busy?: string | undefined;
+  /** No final answer within `afterSeconds` (1-3600): the call goes to `target`. */
+  readonly noAnswer?: { readonly target: string; readonly afterSeconds: number } | undefined;
+}
+
+export const MAX_FORWARDING_SECONDS = 3600;
+
+/**
+ * A forwarding target: a sip:, sips: or tel: URI (RFC 3261 §19.1, RFC 3966) that parses, at most
+ * 2048 characters. Anything else could not be put in a Contact of a 302 or a Request-URI.
+ */
+export function validateForwardingTarget(value: unknown, field: string): string {
+  if (typeof value !== "string") throw new InvalidInputError(field, "must be a string");
+  if (value.length === 0 || value.length > 2048)
+    throw new InvalidInputError(field, "must be 1-2048 characters");
+  let scheme: string;
+  try {
+    scheme = parseUri(value).scheme;
+  } catch {
+    throw new InvalidInputError(field, "is not a valid URI");
+  }
+  if (scheme !== "sip" && scheme !== "sips" && scheme !== "tel")
+    throw new InvalidInputError(field, "must be a sip:, sips: or tel: URI");
+  return value;
+}
+
+/** The rules with every target checked; unknown properties are refused, naming them. */
+export function validateForwarding(value: unknown): ForwardingRules {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new InvalidInputError("forwarding", "must be an object");
+  const input = value as Record<string, unknown>;
+  for (const key of Object.keys(input)) {
+    if (key !== "always" && key !== "busy" && key !== "noAnswer")
+      throw new InvalidInputError(key, "is not a forwarding rule (always, busy, noAnswer)");
+  }
+  const rules: { always?: string; busy?: string; noAnswer?: { target: string; afterSeconds: number } } = {};
+  if (input.always !== undefined) rules.always = validateForwardingTarget(input.always, "always");
+  if (input.busy !== undefined) rules.busy = validateForwardingTarget(input.busy, "busy");
+  if (input.noAnswer !== undefined) {
+    const na = input.noAnswer;
+    if (typeof na !== "object" || na === null || Array.isArray(na))
+      throw new InvalidInputError("noAnswer", "must be an object with target and afterSeconds");
+    const { target, afterSeconds } = na as Record<string, unknown>;
+    const checkedTarget = validateForwardingTarget(target, "noAnswer.target");
+    if (
+      typeof afterSeconds !== "number" ||
+      !Number.isInteger(afterSeconds) ||
+      afterSeconds < 1 ||
+      afterSeconds > MAX_FORWARDING_SECONDS
+    )
+      throw new InvalidInputError("noAnswer.afterSeconds", `must be an integer 1-${MAX_FORWARDING_SECONDS}`);
+    rules.noAnswer = { target: checkedTarget, afterSeconds };
+  }
+  return rules;
+}
+
+/** A time bound of a listing: a valid Date. */
+export function validateTime(value: unknown, field: string): Date {
+  if (!(value instanceof Date) || Number.isNaN(value.getTime()))
+    throw new InvalidInputError(field, "must be a valid time");
+  return value;
 }
