@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Bus, BusFault, BusHooks, RequestOptions } from "./bus.js";
 import { type EventSubject, events, type RequestSubject, requests } from "./catalogue.js";
 import { ManualClock } from "./clock.js";
+import type { PublishDurableOptions } from "./durable.js";
 import {
   BusDecodeError,
   BusHandlerError,
@@ -17,18 +18,21 @@ import {
   BusTimeoutError,
   BusUnavailableError,
 } from "./errors.js";
-import type { EdgeAnnouncement, RegisterRequest } from "./payloads.js";
+import type { CallEvent, EdgeAnnouncement, RegisterRequest } from "./payloads.js";
 import { type EdgeGoneReason, EdgePresence, EdgeWatcher } from "./presence.js";
 
 /** A bus with the raw entry points both implementations offer for diagnostics. */
 export interface TestBus extends Bus {
   requestRaw<Rep>(spec: RequestSubject<unknown, Rep>, data: string, options: RequestOptions): Promise<Rep>;
   publishRaw(spec: EventSubject<unknown>, data: string): void;
+  publishDurableRaw(spec: EventSubject<unknown>, data: string, options: PublishDurableOptions): Promise<void>;
 }
 
 export interface BusHarness {
   /** Opens a bus ("a connection") with the given prefix; buses with one prefix reach each other. */
   open(name: string, prefix: string, hooks: BusHooks): Promise<TestBus>;
+  /** Removes what a test left on the server under its prefix (NATS: the durable stream). */
+  cleanup?(prefix: string): Promise<void>;
 }
 
 export async function waitFor(cond: () => boolean, timeoutMs = 2000, what = "condition"): Promise<void> {
@@ -103,6 +107,7 @@ export function busContract(label: string, harness: BusHarness): void {
 
     afterEach(async () => {
       await Promise.all(opened.map((b) => b.close()));
+      await harness.cleanup?.(prefix);
     });
 
     async function open(name: string): Promise<TestBus> {
@@ -384,6 +389,153 @@ export function busContract(label: string, harness: BusHarness): void {
       await expect(
         client.request(requests.locationLookup, { aor: "sip:a@b" }, { timeoutMs: 100 }),
       ).rejects.toThrow(BusUnavailableError);
+    });
+
+    describe("durable events", () => {
+      const callEvent = (n: number, kind: CallEvent["kind"] = "started"): CallEvent => ({
+        eventId: `ev-${n}`,
+        callId: `call-${Math.floor(n / 10)}@192.0.2.1`,
+        kind,
+        at: 1_700_000_000_000 + n,
+        edgeId: "edge-a",
+        from: "sip:alice@example.test",
+        to: "sip:bob@example.test",
+      });
+      const fast = { retryDelayMs: 50, maxRetryDelayMs: 200 };
+
+      it("keeps events published before anyone consumes, and delivers each once per durable name", async () => {
+        const [edge, writerA, writerB, audit] = await Promise.all([
+          open("edge-1"),
+          open("writer-a"),
+          open("writer-b"),
+          open("audit-1"),
+        ]);
+        for (let i = 0; i < 4; i++) {
+          await edge.publishDurable(events.callEvent, callEvent(i), { msgId: `ev-${i}` });
+        }
+        const byWriter: Record<string, string[]> = { a: [], b: [] };
+        const audited: string[] = [];
+        await writerA.consumeDurable(events.callEvent, { durable: "writer", ...fast }, async (e) => {
+          byWriter.a?.push(e.eventId);
+        });
+        await writerB.consumeDurable(events.callEvent, { durable: "writer", ...fast }, async (e) => {
+          byWriter.b?.push(e.eventId);
+        });
+        const counts = new Set<number>();
+        const decoded = new Map<string, CallEvent>();
+        await audit.consumeDurable(events.callEvent, { durable: "audit", ...fast }, async (e, ctx) => {
+          counts.add(ctx.deliveryCount);
+          audited.push(e.eventId);
+          decoded.set(e.eventId, e);
+        });
+        for (let i = 4; i < 12; i++) {
+          await edge.publishDurable(events.callEvent, callEvent(i), { msgId: `ev-${i}` });
+        }
+        const all = Array.from({ length: 12 }, (_, i) => `ev-${i}`);
+        await waitFor(
+          () => byWriter.a!.length + byWriter.b!.length >= 12 && audited.length >= 12,
+          5000,
+          "events",
+        );
+        await sleep(150); // nothing more may come
+        expect([...byWriter.a!, ...byWriter.b!].sort()).toEqual([...all].sort());
+        expect([...audited].sort()).toEqual([...all].sort());
+        expect([...counts]).toEqual([1]);
+        expect(decoded.get("ev-3")).toEqual(callEvent(3));
+      });
+
+      it("stores a message id once within the duplicate window", async () => {
+        const [edge, writer] = await Promise.all([open("edge-1"), open("writer-1")]);
+        const seen: string[] = [];
+        await writer.consumeDurable(events.callEvent, { durable: "writer", ...fast }, async (e) => {
+          seen.push(e.eventId);
+        });
+        await edge.publishDurable(events.callEvent, callEvent(1), { msgId: "m-1" });
+        await edge.publishDurable(events.callEvent, callEvent(1), { msgId: "m-1" });
+        await edge.publishDurable(events.callEvent, { ...callEvent(1), at: 5 }, { msgId: "m-1" });
+        await edge.publishDurable(events.callEvent, callEvent(2), { msgId: "m-2" });
+        await waitFor(() => seen.length >= 2, 5000, "events");
+        await sleep(150);
+        expect(seen).toEqual(["ev-1", "ev-2"]);
+      });
+
+      it("delivers again after a failing handler, and acknowledges an undecodable event once", async () => {
+        const [edge, writer] = await Promise.all([open("edge-1"), open("writer-1")]);
+        const attempts: number[] = [];
+        const handled: string[] = [];
+        await writer.consumeDurable(events.callEvent, { durable: "writer", ...fast }, async (e, ctx) => {
+          if (e.eventId === "ev-7") {
+            attempts.push(ctx.deliveryCount);
+            if (ctx.deliveryCount < 3) throw new Error("database is unavailable");
+          }
+          handled.push(e.eventId);
+        });
+        await edge.publishDurableRaw(events.callEvent, '{"eventId":"poison","kind":"ringing"}', {
+          msgId: "poison",
+        });
+        await edge.publishDurable(events.callEvent, callEvent(7), { msgId: "ev-7" });
+        await edge.publishDurable(events.callEvent, callEvent(8), { msgId: "ev-8" });
+        await waitFor(() => handled.includes("ev-7") && handled.includes("ev-8"), 5000, "redelivery");
+        await sleep(300);
+        expect(attempts).toEqual([1, 2, 3]);
+        expect(handled.sort()).toEqual(["ev-7", "ev-8"]);
+        expect(faults.filter((f) => f.kind === "event-handler")).toHaveLength(2);
+        expect(faults.filter((f) => f.kind === "event-decode")).toHaveLength(1);
+      });
+
+      it("survives a consumer restart: acknowledged events stay done, the rest come to the next instance", async () => {
+        const edge = await open("edge-1");
+        const first = await open("writer-1");
+        const seen: string[] = [];
+        let release!: () => void;
+        const stuck = new Promise<void>((r) => {
+          release = r;
+        });
+        await first.consumeDurable(
+          events.callEvent,
+          { durable: "writer", ackWaitMs: 1000, ...fast },
+          async (e) => {
+            if (e.eventId === "ev-2") await stuck; // the instance dies while handling this one
+            seen.push(`first:${e.eventId}`);
+          },
+        );
+        await edge.publishDurable(events.callEvent, callEvent(1), { msgId: "ev-1" });
+        await waitFor(() => seen.length === 1, 5000, "first event");
+        await edge.publishDurable(events.callEvent, callEvent(2), { msgId: "ev-2" });
+        await sleep(100);
+        await first.close(); // a crash: ev-2 was never acknowledged
+        release();
+        await edge.publishDurable(events.callEvent, callEvent(3), { msgId: "ev-3" });
+        const second = await open("writer-2");
+        await second.consumeDurable(
+          events.callEvent,
+          { durable: "writer", ackWaitMs: 1000, ...fast },
+          async (e) => {
+            seen.push(`second:${e.eventId}`);
+          },
+        );
+        await waitFor(() => seen.filter((s) => s.startsWith("second:")).length >= 2, 5000, "redelivery");
+        await sleep(150);
+        expect(seen.filter((s) => s.startsWith("second:")).sort()).toEqual(["second:ev-2", "second:ev-3"]);
+        expect(seen).not.toContain("second:ev-1");
+      });
+
+      it("refuses subjects without a stream, bad names and ids, and a closed bus", async () => {
+        const bus = await open("edge-1");
+        await expect(
+          bus.publishDurable(events.bindingChanged, { aor: "sip:a@b", count: 1 }, { msgId: "x" }),
+        ).rejects.toThrow(TypeError);
+        await expect(bus.publishDurable(events.callEvent, callEvent(1), { msgId: "" })).rejects.toThrow(
+          TypeError,
+        );
+        await expect(
+          bus.consumeDurable(events.callEvent, { durable: "a.b" }, async () => {}),
+        ).rejects.toThrow(TypeError);
+        await bus.close();
+        await expect(bus.publishDurable(events.callEvent, callEvent(1), { msgId: "x" })).rejects.toThrow(
+          BusUnavailableError,
+        );
+      });
     });
 
     describe("edge presence", () => {

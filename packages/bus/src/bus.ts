@@ -6,6 +6,7 @@
 import type { EventSubject, RequestSubject } from "./catalogue.js";
 import { isPlainSubject } from "./catalogue.js";
 import { decodeOn, encodeDecodeErrorReply, encodeHandlerErrorReply, encodeReplyOk } from "./codec.js";
+import type { ConsumeDurableOptions, DurableHandler, PublishDurableOptions } from "./durable.js";
 
 export interface RequestOptions {
   /** How long to wait for the reply. Callers pick it from their own deadline (e.g. SIP Timer F budget). */
@@ -54,9 +55,9 @@ export interface BusFault {
     | "request-decode"
     /** A request handler threw or rejected (answered with a `BUS_HANDLER` error reply). */
     | "handler"
-    /** An event failed to decode (dropped). */
+    /** An event failed to decode (dropped; a durable one is acknowledged so it does not come back). */
     | "event-decode"
-    /** An event handler threw or rejected. */
+    /** An event handler threw or rejected (a durable event is delivered again later). */
     | "event-handler"
     /** The reply could not be sent (connection lost). */
     | "reply"
@@ -109,6 +110,26 @@ export interface Bus {
   publish<T>(subject: EventSubject<T>, payload: T): void;
   /** Subscribes to an event; resolves once registered. Handler errors go to `onError`. */
   subscribe<T>(subject: EventSubject<T>, handler: EventHandler<T>): Promise<BusSubscription>;
+  /**
+   * Stores an event until every durable consumer has it (see durable.ts); resolves once stored.
+   * The same `msgId` again within the duplicate window is stored once. Only subjects in
+   * `DURABLE_SUBJECTS` (TypeError otherwise). Rejects with `BusUnavailableError` when the bus is
+   * not connected, or (NATS) when the server has no JetStream.
+   */
+  publishDurable<T>(subject: EventSubject<T>, event: T, options: PublishDurableOptions): Promise<void>;
+  /**
+   * Consumes stored events under a durable name, from the oldest one this name has not
+   * acknowledged (events published before the consumer existed included); resolves once
+   * consuming. Each event is acknowledged after `handler` resolves; a rejected handler gets it
+   * again later (after `retryDelayMs`, doubling). An event that cannot be decoded is acknowledged
+   * and reported to `onError`, so it cannot come back for ever. Instances using one durable name
+   * share the events.
+   */
+  consumeDurable<T>(
+    subject: EventSubject<T>,
+    options: ConsumeDurableOptions,
+    handler: DurableHandler<T>,
+  ): Promise<BusSubscription>;
   /**
    * Graceful stop: refuses new subscriptions, drains every subscription (handlers in progress
    * finish, and may still request and publish, and reply), then closes.

@@ -127,6 +127,26 @@ describe("reply envelope", () => {
     expect(() => decodeReply(spec.reply, encodeHandlerErrorReply(42), "s")).toThrow(BusHandlerError);
   });
 
+  it("says retryable (503, not 500) only when the handler's error said so", () => {
+    const down = Object.assign(new Error("database is unavailable"), {
+      code: "DB_UNAVAILABLE",
+      retryable: true,
+    });
+    const wire = encodeHandlerErrorReply(down);
+    expect(() => decodeReply(spec.reply, wire, "s")).toThrow(
+      expect.objectContaining({
+        name: "BusHandlerError",
+        remoteCode: "DB_UNAVAILABLE",
+        retryable: true,
+        sipStatus: 503,
+      }),
+    );
+    const bug = encodeHandlerErrorReply(Object.assign(new TypeError("boom"), { retryable: "yes" }));
+    expect(() => decodeReply(spec.reply, bug, "s")).toThrow(
+      expect.objectContaining({ name: "BusHandlerError", retryable: false, sipStatus: 500 }),
+    );
+  });
+
   it.each(["", "null", "[]", '{"ok":"yes"}', '{"ok":true,"value":{"bindings":1}}', '{"ok":false}'])(
     "rejects a malformed reply %j with a local BusDecodeError",
     (wire) => {

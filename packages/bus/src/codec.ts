@@ -5,7 +5,7 @@
  *
  *   {"ok":true,"value":<reply>}
  *   {"ok":false,"error":{"code":"BUS_DECODE","message":"…","field":"flow.remote.port"}}
- *   {"ok":false,"error":{"code":"BUS_HANDLER","message":"…","name":"TypeError","remoteCode":"…"}}
+ *   {"ok":false,"error":{"code":"BUS_HANDLER","message":"…","name":"TypeError","remoteCode":"…","retryable":true}}
  *
  * A `BUS_DECODE` error means the server could not decode our request; whatever the handler throws,
  * even a bus error of its own, is `BUS_HANDLER`.
@@ -63,6 +63,8 @@ interface WireError {
   readonly field?: string;
   readonly name?: string;
   readonly remoteCode?: string;
+  /** Present (true) when the handler's error had `retryable: true`: trying again later may succeed. */
+  readonly retryable?: true;
 }
 
 export function encodeReplyOk<T>(codec: Codec<T>, value: T): string {
@@ -80,17 +82,19 @@ export function encodeDecodeErrorReply(err: unknown): string {
 
 /**
  * The error reply when the handler failed. Whatever it threw (a `BusError` from its own downstream
- * request included) comes back as `BUS_HANDLER`, with the original name and code for diagnosis.
+ * request included) comes back as `BUS_HANDLER`, with the original name and code for diagnosis,
+ * and with `retryable` when the error declared itself retryable.
  */
 export function encodeHandlerErrorReply(err: unknown): string {
   let error: WireError;
   if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
+    const { code, retryable } = err as { code?: unknown; retryable?: unknown };
     error = {
       code: "BUS_HANDLER",
       message: err.message,
       name: err.name,
       ...(typeof code === "string" ? { remoteCode: code } : {}),
+      ...(retryable === true ? { retryable: true } : {}),
     };
   } else {
     error = { code: "BUS_HANDLER", message: String(err) };
@@ -136,5 +140,5 @@ export function decodeReply<T>(codec: Codec<T>, data: Uint8Array | string, subje
   const w = e.error as Record<string, unknown>;
   const message = str(w.message) ?? "unknown error";
   if (w.code === "BUS_DECODE") throw new BusDecodeError(subject, str(w.field) ?? "", message, true);
-  throw new BusHandlerError(subject, message, str(w.name), str(w.remoteCode));
+  throw new BusHandlerError(subject, message, str(w.name), str(w.remoteCode), w.retryable === true);
 }

@@ -88,17 +88,19 @@ export class BusDecodeError extends BusError {
 /**
  * The serving handler failed: it threw, rejected, or returned a value its reply codec cannot
  * encode. `remoteName` and `remoteCode` are the failing error's `name` and string `code`, when it had
- * them; the stack never crosses the bus.
+ * them; the stack never crosses the bus. `retryable` is true when the handler's error said so
+ * (`retryable: true`, e.g. the database behind it is unavailable): the asker answers 503 +
+ * Retry-After instead of 500, as if the service itself were not there.
  */
 export class BusHandlerError extends BusError {
   override readonly name = "BusHandlerError";
   readonly code = "BUS_HANDLER";
-  readonly retryable = false;
   constructor(
     readonly subject: string,
     message: string,
     readonly remoteName?: string,
     readonly remoteCode?: string,
+    readonly retryable = false,
   ) {
     super(`${subject}: handler failed: ${message}`);
   }

@@ -6,7 +6,10 @@
  * asynchronously, never inside the caller's `request`/`publish` call.
  *
  * Several buses may share one `InProcessHub`, like several connections to one NATS server: a
- * service's instances can then be stopped one by one in tests.
+ * service's instances can then be stopped one by one in tests. The hub also keeps the durable
+ * events (the in-process JetStream): stored per subject until every durable consumer has
+ * acknowledged them, de-duplicated by message id, redelivered after a rejected handler. They live
+ * as long as the process; the one-process mode has no other process to hand them to.
  */
 import {
   answerRequest,
@@ -25,7 +28,20 @@ import {
   type ServeOptions,
 } from "./bus.js";
 import type { EventSubject, RequestSubject } from "./catalogue.js";
+import { type Clock, systemClock, type TimerHandle } from "./clock.js";
 import { decodeReply } from "./codec.js";
+import {
+  type ConsumeDurableOptions,
+  checkDurableSubject,
+  checkMsgId,
+  DURABLE_DUPLICATE_WINDOW_MS,
+  DURABLE_MAX_MESSAGES,
+  type DurableHandler,
+  durableSettings,
+  handleDurable,
+  type PublishDurableOptions,
+  retryDelay,
+} from "./durable.js";
 import { BusNoRespondersError, BusTimeoutError, BusUnavailableError } from "./errors.js";
 
 interface Entry {
@@ -37,10 +53,39 @@ interface Entry {
   active: boolean;
 }
 
+export interface InProcessHubOptions {
+  /** Drives the duplicate window and redelivery delays of durable events; default the system clock. */
+  readonly clock?: Clock;
+  /** Unacknowledged durable events kept per subject at most; the oldest go first. Default 100 000. */
+  readonly durableMaxMessages?: number;
+  /** Default 2 minutes, as on NATS. */
+  readonly duplicateWindowMs?: number;
+}
+
 /** The routing table several in-process buses share (the in-process "NATS server"). */
 export class InProcessHub {
   readonly #entries = new Map<string, Entry[]>();
   readonly #roundRobin = new Map<string, number>();
+  readonly #durable = new Map<string, DurableStore>();
+  readonly #options: Required<InProcessHubOptions>;
+
+  constructor(options: InProcessHubOptions = {}) {
+    this.#options = {
+      clock: options.clock ?? systemClock,
+      durableMaxMessages: options.durableMaxMessages ?? DURABLE_MAX_MESSAGES,
+      duplicateWindowMs: options.duplicateWindowMs ?? DURABLE_DUPLICATE_WINDOW_MS,
+    };
+  }
+
+  /** The durable store of a full subject (created on first use, kept for the hub's life). */
+  durable(subject: string): DurableStore {
+    let store = this.#durable.get(subject);
+    if (store === undefined) {
+      store = new DurableStore(subject, this.#options);
+      this.#durable.set(subject, store);
+    }
+    return store;
+  }
 
   add(subject: string, entry: Entry): void {
     const list = this.#entries.get(subject);
@@ -101,7 +146,7 @@ export class InProcessBus implements Bus {
   readonly prefix: string;
   readonly hub: InProcessHub;
   readonly #hooks: BusHooks;
-  readonly #subs = new Set<InProcessSubscription>();
+  readonly #subs = new Set<BusSubscription>();
   readonly #pending = new Set<PendingRequest>();
   /** Draining: no new subscriptions, but handlers still finishing may request and publish. */
   #draining = false;
@@ -220,6 +265,50 @@ export class InProcessBus implements Bus {
     });
   }
 
+  async publishDurable<T>(spec: EventSubject<T>, event: T, options: PublishDurableOptions): Promise<void> {
+    checkDurableSubject(spec);
+    checkMsgId(options.msgId);
+    await this.publishDurableRaw(spec, spec.payload.encode(event), options);
+  }
+
+  /** Stores raw text as a durable event: for diagnostics and tests. */
+  async publishDurableRaw(
+    spec: EventSubject<unknown>,
+    data: string,
+    options: PublishDurableOptions,
+  ): Promise<void> {
+    checkDurableSubject(spec);
+    checkMsgId(options.msgId);
+    const subject = this.#full(spec.subject);
+    if (!this.connected) throw this.#unavailable(subject);
+    this.hub.durable(subject).publish(data, options.msgId);
+  }
+
+  async consumeDurable<T>(
+    spec: EventSubject<T>,
+    options: ConsumeDurableOptions,
+    handler: DurableHandler<T>,
+  ): Promise<BusSubscription> {
+    checkDurableSubject(spec);
+    const settings = durableSettings(options);
+    const subject = this.#full(spec.subject);
+    if (this.#draining || this.#closed) throw this.#unavailable(subject);
+    const onError = this.#hooks.onError;
+    const consumer = this.hub.durable(subject).consumer(settings.durable);
+    const member: DurableMember = {
+      owner: this,
+      settings,
+      busy: 0,
+      inFlight: new InFlight(),
+      receive: (data, deliveryCount) =>
+        handleDurable(spec, handler, data, { subject, deliveryCount }, onError),
+    };
+    const sub = new DurableSubscription(subject, consumer, member, () => this.#subs.delete(sub));
+    this.#subs.add(sub);
+    consumer.join(member);
+    return sub;
+  }
+
   #add(subject: string, queue: string | undefined, receive: Entry["receive"]): InProcessSubscription {
     if (this.#draining || this.#closed) throw this.#unavailable(subject);
     const entry: Entry = { owner: this, queue, inFlight: new InFlight(), receive, active: true };
@@ -268,6 +357,217 @@ class InProcessSubscription implements BusSubscription {
 
   unsubscribe(): void {
     this.hub.remove(this.subject, this.entry);
+    this.onClosed();
+  }
+}
+
+// --- durable events ------------------------------------------------------------------------------
+
+interface StoredEvent {
+  readonly seq: number;
+  readonly data: string;
+  /** Durable consumers that acknowledged it; gone from the store once all have. */
+  readonly ackedBy: Set<string>;
+}
+
+/** One subject's stored events and its durable consumers (the in-process JetStream stream). */
+export class DurableStore {
+  readonly #events = new Map<number, StoredEvent>();
+  /** Message ids within the duplicate window, oldest first, with when they were stored. */
+  readonly #msgIds = new Map<string, number>();
+  readonly #consumers = new Map<string, DurableConsumer>();
+  #nextSeq = 1;
+
+  constructor(
+    readonly subject: string,
+    readonly options: Required<InProcessHubOptions>,
+  ) {}
+
+  /** Events stored and not yet acknowledged by every consumer (for tests and diagnostics). */
+  get size(): number {
+    return this.#events.size;
+  }
+
+  get nextSeq(): number {
+    return this.#nextSeq;
+  }
+
+  /** Stores the event unless its message id was stored within the duplicate window. */
+  publish(data: string, msgId: string): boolean {
+    const now = this.options.clock.now();
+    for (const [id, at] of this.#msgIds) {
+      if (now - at < this.options.duplicateWindowMs) break;
+      this.#msgIds.delete(id);
+    }
+    if (this.#msgIds.has(msgId)) return false;
+    this.#msgIds.set(msgId, now);
+    const seq = this.#nextSeq++;
+    this.#events.set(seq, { seq, data, ackedBy: new Set() });
+    while (this.#events.size > this.options.durableMaxMessages) {
+      this.#events.delete(this.#events.keys().next().value as number);
+    }
+    for (const c of this.#consumers.values()) c.pump();
+    return true;
+  }
+
+  get(seq: number): StoredEvent | undefined {
+    return this.#events.get(seq);
+  }
+
+  /** The oldest stored sequence, or the next one when none is stored. */
+  firstSeq(): number {
+    const first = this.#events.keys().next();
+    return first.done ? this.#nextSeq : first.value;
+  }
+
+  consumer(name: string): DurableConsumer {
+    let c = this.#consumers.get(name);
+    if (c === undefined) {
+      c = new DurableConsumer(name, this);
+      this.#consumers.set(name, c);
+    }
+    return c;
+  }
+
+  ack(seq: number, consumer: string): void {
+    const event = this.#events.get(seq);
+    if (event === undefined) return;
+    event.ackedBy.add(consumer);
+    if (event.ackedBy.size >= this.#consumers.size) this.#events.delete(seq);
+  }
+}
+
+interface DurableMember {
+  readonly owner: InProcessBus;
+  readonly settings: Required<ConsumeDurableOptions>;
+  /** Deliveries in progress at this member. */
+  busy: number;
+  readonly inFlight: InFlight;
+  readonly receive: (data: string, deliveryCount: number) => Promise<"ack" | "retry">;
+}
+
+/** A durable consumer: its position in the store, and the subscriptions sharing its events. */
+class DurableConsumer {
+  /** The next sequence never delivered. */
+  #cursor: number;
+  /** Sequences to deliver again now (redelivery delay over, or their handler's bus closed). */
+  readonly #ready: number[] = [];
+  readonly #deliveries = new Map<number, number>();
+  readonly #retryTimers = new Set<TimerHandle>();
+  readonly #members: DurableMember[] = [];
+  #next = 0;
+
+  constructor(
+    readonly name: string,
+    readonly store: DurableStore,
+  ) {
+    this.#cursor = store.firstSeq();
+  }
+
+  join(member: DurableMember): void {
+    this.#members.push(member);
+    this.pump();
+  }
+
+  leave(member: DurableMember): void {
+    const i = this.#members.indexOf(member);
+    if (i >= 0) this.#members.splice(i, 1);
+  }
+
+  /** Hands out what is due, round-robin to members with room, until none has room or nothing is due. */
+  pump(): void {
+    for (;;) {
+      const member = this.#pickMember();
+      if (member === undefined) return;
+      const seq = this.#takeDue();
+      if (seq === undefined) return;
+      this.#deliver(seq, member);
+    }
+  }
+
+  #pickMember(): DurableMember | undefined {
+    const n = this.#members.length;
+    for (let k = 0; k < n; k++) {
+      const m = this.#members[(this.#next + k) % n] as DurableMember;
+      if (m.busy < m.settings.maxInFlight && !m.owner.closed) {
+        this.#next = (this.#next + k + 1) % 1_000_000_000;
+        return m;
+      }
+    }
+    return undefined;
+  }
+
+  #takeDue(): number | undefined {
+    while (this.#ready.length > 0) {
+      const seq = this.#ready.shift() as number;
+      if (this.store.get(seq) !== undefined) return seq;
+      this.#deliveries.delete(seq);
+    }
+    while (this.#cursor < this.store.nextSeq) {
+      const seq = this.#cursor++;
+      // Gone already: acknowledged by every consumer before this one existed, or discarded.
+      if (this.store.get(seq) !== undefined) return seq;
+    }
+    return undefined;
+  }
+
+  #deliver(seq: number, member: DurableMember): void {
+    const event = this.store.get(seq) as StoredEvent;
+    const count = (this.#deliveries.get(seq) ?? 0) + 1;
+    this.#deliveries.set(seq, count);
+    member.busy++;
+    member.inFlight.track(
+      Promise.resolve()
+        .then(() => member.receive(event.data, count))
+        .then((outcome) => {
+          member.busy--;
+          if (member.owner.closed) {
+            // Its connection is gone, so the acknowledgement never arrived: deliver again now.
+            this.#ready.push(seq);
+          } else if (outcome === "ack") {
+            this.#deliveries.delete(seq);
+            this.store.ack(seq, this.name);
+          } else {
+            const clock = this.store.options.clock;
+            const timer = clock.setTimeout(
+              () => {
+                this.#retryTimers.delete(timer);
+                this.#ready.push(seq);
+                this.pump();
+              },
+              retryDelay(member.settings, count),
+            );
+            this.#retryTimers.add(timer);
+          }
+          this.pump();
+        }),
+    );
+  }
+}
+
+class DurableSubscription implements BusSubscription {
+  #drained: Promise<void> | undefined;
+
+  constructor(
+    readonly subject: string,
+    private readonly consumer: DurableConsumer,
+    private readonly member: DurableMember,
+    private readonly onClosed: () => void,
+  ) {}
+
+  drain(): Promise<void> {
+    this.#drained ??= this.#drain();
+    return this.#drained;
+  }
+
+  async #drain(): Promise<void> {
+    this.consumer.leave(this.member);
+    await this.member.inFlight.settled();
+    this.onClosed();
+  }
+
+  unsubscribe(): void {
+    this.consumer.leave(this.member);
     this.onClosed();
   }
 }

@@ -27,6 +27,17 @@ export {
 export { type Clock, ManualClock, systemClock, type TimerHandle } from "./clock.js";
 export { type Codec, jsonCodec } from "./codec.js";
 export {
+  type ConsumeDurableOptions,
+  DURABLE_ACK_WAIT_MS,
+  DURABLE_DUPLICATE_WINDOW_MS,
+  DURABLE_MAX_AGE_MS,
+  DURABLE_SUBJECTS,
+  type DurableContext,
+  type DurableHandler,
+  durableStreamName,
+  type PublishDurableOptions,
+} from "./durable.js";
+export {
   BusDecodeError,
   BusError,
   type BusErrorCode,
@@ -36,7 +47,13 @@ export {
   BusUnavailableError,
   isBusError,
 } from "./errors.js";
-export { InProcessBus, type InProcessBusOptions, InProcessHub } from "./in-process.js";
+export {
+  DurableStore,
+  InProcessBus,
+  type InProcessBusOptions,
+  InProcessHub,
+  type InProcessHubOptions,
+} from "./in-process.js";
 export { NatsBus, type NatsBusOptions } from "./nats.js";
 export { type OpenBusOptions, openBus } from "./open.js";
 export * from "./payloads.js";

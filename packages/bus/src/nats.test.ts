@@ -8,7 +8,7 @@ import { createServer, Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { busContract, waitFor } from "./bus.contract.js";
 import type { BusStatus } from "./bus.js";
-import { requests } from "./catalogue.js";
+import { events, requests } from "./catalogue.js";
 import { BusUnavailableError } from "./errors.js";
 import { NatsBus } from "./nats.js";
 import { openBus } from "./open.js";
@@ -43,6 +43,11 @@ if (!haveNats) console.warn(`NATS tests skipped: no server at ${natsUrl} (set NA
 describe.skipIf(!haveNats)("NatsBus", () => {
   busContract("NatsBus", {
     open: (name, prefix, hooks) => NatsBus.connect({ servers: natsUrl, name, prefix, ...hooks }),
+    async cleanup(prefix) {
+      const bus = await NatsBus.connect({ servers: natsUrl, name: "cleanup", prefix });
+      await bus.removeDurableStream();
+      await bus.close();
+    },
   });
 
   it("is what openBus returns with a NATS URL, and reports its status", async () => {
@@ -91,6 +96,39 @@ async function hasNatsServerBinary(): Promise<boolean> {
 }
 
 const haveBinary = await hasNatsServerBinary();
+
+describe.skipIf(!haveBinary)("NatsBus on a server without JetStream (private nats-server)", () => {
+  it("serves requests, and refuses durable events with a BusUnavailableError that says why", async () => {
+    const port = await freePort();
+    const server = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+    let bus: NatsBus | undefined;
+    try {
+      const end = Date.now() + 3000;
+      while (bus === undefined) {
+        try {
+          bus = await NatsBus.connect({ servers: `nats://127.0.0.1:${port}`, name: "no-js" });
+        } catch (err) {
+          if (Date.now() > end) throw err;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      await bus.serve(requests.locationLookup, {}, () => ({ bindings: [] }));
+      await expect(
+        bus.request(requests.locationLookup, { aor: "sip:a@b" }, { timeoutMs: 1000 }),
+      ).resolves.toEqual({ bindings: [] });
+      const event = { eventId: "e1", callId: "c1", kind: "started" as const, at: 1, edgeId: "edge-a" };
+      const published = await bus.publishDurable(events.callEvent, event, { msgId: "m1" }).catch((e) => e);
+      expect(published).toBeInstanceOf(BusUnavailableError);
+      expect((published as Error).message).toMatch(/JetStream is not enabled/);
+      await expect(
+        bus.consumeDurable(events.callEvent, { durable: "writer" }, async () => {}),
+      ).rejects.toThrow(/JetStream is not enabled/);
+    } finally {
+      await bus?.close();
+      server.kill("SIGKILL");
+    }
+  });
+});
 
 describe.skipIf(!haveBinary)("NatsBus when its server goes away (private nats-server)", () => {
   it("answers BusUnavailableError at once while disconnected, and serves again after reconnecting", async () => {

@@ -1,18 +1,38 @@
 /**
- * The bus over NATS core (no JetStream: requests and events are live traffic; a lost event is
- * covered by heartbeats and expiries, not by replay). Queue groups spread requests over a
- * service's instances; NATS "no responders" (a 503 status message, server ≥ 2.2) tells a requester
- * at once that no instance is up.
+ * The bus over NATS core: requests and events are live traffic (a lost event is covered by
+ * heartbeats and expiries, not by replay). Queue groups spread requests over a service's
+ * instances; NATS "no responders" (a 503 status message, server ≥ 2.2) tells a requester at once
+ * that no instance is up.
+ *
+ * Durable events (call events) go through JetStream instead: one stream per prefix, created or
+ * found on first use (`durableStreamName`), file storage, de-duplicated by `Nats-Msg-Id` within
+ * two minutes; consumers are durable pull consumers with explicit acknowledgement. A server
+ * without JetStream serves everything else; only the durable calls fail, with BusUnavailableError.
  *
  * While the connection is down the client reconnects for ever; requests fail at once with
  * `BusUnavailableError` instead of waiting out their timeout, events are buffered by the client.
  */
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  DiscardPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from "@nats-io/jetstream";
 import {
   type ConnectionOptions,
   connect,
   type Msg,
   type NatsConnection,
   NoRespondersError,
+  nanos,
   RequestError,
   type Status,
   type Subscription,
@@ -38,6 +58,21 @@ import {
 } from "./bus.js";
 import type { EventSubject, RequestSubject } from "./catalogue.js";
 import { decodeReply } from "./codec.js";
+import {
+  type ConsumeDurableOptions,
+  checkDurableSubject,
+  checkMsgId,
+  DURABLE_DUPLICATE_WINDOW_MS,
+  DURABLE_MAX_AGE_MS,
+  DURABLE_MAX_BYTES,
+  DURABLE_SUBJECTS,
+  type DurableHandler,
+  durableSettings,
+  durableStreamName,
+  handleDurable,
+  type PublishDurableOptions,
+  retryDelay,
+} from "./durable.js";
 import { BusError, BusNoRespondersError, BusTimeoutError, BusUnavailableError } from "./errors.js";
 
 export interface NatsBusOptions extends BusOptions {
@@ -49,6 +84,8 @@ export interface NatsBusOptions extends BusOptions {
   readonly reconnectWaitMs?: number;
   /** Anything else for the NATS client (credentials, TLS). */
   readonly nats?: Omit<ConnectionOptions, "servers" | "name">;
+  /** How long a JetStream call (stream set-up, durable publish) may take. Default 5000 ms. */
+  readonly jetStreamTimeoutMs?: number;
 }
 
 function splitServers(servers: string | readonly string[]): string[] {
@@ -105,18 +142,28 @@ export class NatsBus implements Bus {
   readonly prefix: string;
   readonly #nc: NatsConnection;
   readonly #hooks: BusHooks;
-  readonly #subs = new Set<NatsBusSubscription>();
+  readonly #subs = new Set<BusSubscription>();
+  readonly #jetStreamTimeoutMs: number;
+  /** The durable stream, set up once on first use (again after a failed attempt). */
+  #stream: Promise<{ jsm: JetStreamManager; js: JetStreamClient; name: string }> | undefined;
   #connected = true;
   /** Draining: no new subscriptions, but handlers still finishing may request and publish. */
   #draining = false;
   /** Closing: nothing goes out any more. */
   #closing = false;
 
-  private constructor(nc: NatsConnection, name: string, prefix: string, hooks: BusHooks) {
+  private constructor(
+    nc: NatsConnection,
+    name: string,
+    prefix: string,
+    hooks: BusHooks,
+    jetStreamTimeoutMs: number,
+  ) {
     this.#nc = nc;
     this.name = name;
     this.prefix = prefix;
     this.#hooks = hooks;
+    this.#jetStreamTimeoutMs = jetStreamTimeoutMs;
     void this.#watchStatus();
   }
 
@@ -145,7 +192,7 @@ export class NatsBus implements Bus {
         cause: err,
       });
     }
-    const bus = new NatsBus(nc, options.name, prefix, options);
+    const bus = new NatsBus(nc, options.name, prefix, options, options.jetStreamTimeoutMs ?? 5000);
     safeHook(options.onStatus, { type: "connected", server: nc.getServer() });
     return bus;
   }
@@ -263,6 +310,200 @@ export class NatsBus implements Bus {
     return sub;
   }
 
+  // --- durable events (JetStream) ------------------------------------------------------------
+
+  /** The stream of this prefix, created (or found, as another instance or an operator left it). */
+  #durableStream(): Promise<{ jsm: JetStreamManager; js: JetStreamClient; name: string }> {
+    if (this.#stream === undefined) {
+      const setup = this.#setUpStream();
+      this.#stream = setup;
+      setup.catch(() => {
+        if (this.#stream === setup) this.#stream = undefined;
+      });
+    }
+    return this.#stream;
+  }
+
+  async #setUpStream(): Promise<{ jsm: JetStreamManager; js: JetStreamClient; name: string }> {
+    const name = durableStreamName(this.prefix);
+    let jsm: JetStreamManager;
+    try {
+      jsm = await jetstreamManager(this.#nc, { timeout: this.#jetStreamTimeoutMs });
+    } catch (err) {
+      const why =
+        // The package does not export the class; its name is stable.
+        err instanceof Error && err.name === "JetStreamNotEnabled"
+          ? "JetStream is not enabled on the NATS server (start it with -js); durable events need it"
+          : `JetStream is not available: ${err instanceof Error ? err.message : String(err)}`;
+      throw new BusUnavailableError(`${why} (stream ${name})`, { cause: err });
+    }
+    const subjects = [...DURABLE_SUBJECTS].map((s) => this.#full(s));
+    const config: StreamConfig = {
+      name,
+      subjects,
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      // Nats-Msg-Id de-duplication: a publisher retrying within this window stores once.
+      duplicate_window: nanos(DURABLE_DUPLICATE_WINDOW_MS),
+      max_age: nanos(DURABLE_MAX_AGE_MS),
+      max_bytes: DURABLE_MAX_BYTES,
+      max_msgs: -1,
+      max_msg_size: 64 * 1024,
+      discard: DiscardPolicy.Old,
+      num_replicas: 1,
+    } as StreamConfig;
+    try {
+      await jsm.streams.add(config);
+    } catch (addError) {
+      // Already there with another configuration (an operator tuned its limits, or several
+      // replicas): keep it as it is, as long as it stores our subjects.
+      try {
+        const info = await jsm.streams.info(name);
+        const have = info.config.subjects ?? [];
+        const missing = subjects.filter((s) => !have.includes(s));
+        if (missing.length > 0)
+          await jsm.streams.update(name, { ...info.config, subjects: [...have, ...missing] });
+      } catch {
+        const message = addError instanceof Error ? addError.message : String(addError);
+        throw new BusUnavailableError(`cannot set up JetStream stream ${name}: ${message}`, {
+          cause: addError,
+        });
+      }
+    }
+    return { jsm, js: jetstream(this.#nc, { timeout: this.#jetStreamTimeoutMs }), name };
+  }
+
+  async publishDurable<T>(spec: EventSubject<T>, event: T, options: PublishDurableOptions): Promise<void> {
+    checkDurableSubject(spec);
+    checkMsgId(options.msgId);
+    await this.publishDurableRaw(spec, spec.payload.encode(event), options);
+  }
+
+  /** Stores raw bytes as a durable event: for diagnostics and tests. */
+  async publishDurableRaw(
+    spec: EventSubject<unknown>,
+    data: Uint8Array | string,
+    options: PublishDurableOptions,
+  ): Promise<void> {
+    checkDurableSubject(spec);
+    checkMsgId(options.msgId);
+    const subject = this.#full(spec.subject);
+    if (this.#closing || !this.connected) throw this.#unavailable(subject);
+    const { js } = await this.#durableStream();
+    try {
+      // A duplicate (same msgId within the window) is acknowledged with `duplicate: true`: stored once.
+      await js.publish(subject, data, { msgID: options.msgId, timeout: this.#jetStreamTimeoutMs });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new BusUnavailableError(`durable publish on ${subject} failed: ${message}`, { cause: err });
+    }
+  }
+
+  async consumeDurable<T>(
+    spec: EventSubject<T>,
+    options: ConsumeDurableOptions,
+    handler: DurableHandler<T>,
+  ): Promise<BusSubscription> {
+    checkDurableSubject(spec);
+    const settings = durableSettings(options);
+    const subject = this.#full(spec.subject);
+    if (this.#draining || this.#closing || this.#nc.isClosed() || this.#nc.isDraining()) {
+      throw this.#unavailable(subject);
+    }
+    const { jsm, js, name: stream } = await this.#durableStream();
+    let messages: ConsumerMessages;
+    try {
+      const ackWait = nanos(settings.ackWaitMs);
+      try {
+        await jsm.consumers.add(stream, {
+          durable_name: settings.durable,
+          ack_policy: AckPolicy.Explicit,
+          ack_wait: ackWait,
+          deliver_policy: DeliverPolicy.All,
+          filter_subject: subject,
+          max_ack_pending: settings.maxInFlight,
+          max_deliver: -1,
+        });
+      } catch {
+        // It exists with other settings (an earlier start with other options): take these.
+        await jsm.consumers.update(stream, settings.durable, {
+          ack_wait: ackWait,
+          max_ack_pending: settings.maxInFlight,
+        });
+      }
+      const consumer = await js.consumers.get(stream, settings.durable);
+      messages = await consumer.consume({ max_messages: Math.min(settings.maxInFlight, 256) });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new BusUnavailableError(`consuming ${subject} as ${settings.durable} failed: ${message}`, {
+        cause: err,
+      });
+    }
+    const onError = this.#hooks.onError;
+    const inFlight = new InFlight();
+    const sub = new NatsDurableSubscription(subject, messages, inFlight, () => this.#subs.delete(sub));
+    const settle = (m: JsMsg, outcome: "ack" | "retry"): void => {
+      try {
+        if (outcome === "ack") m.ack();
+        else m.nak(retryDelay(settings, m.info.deliveryCount));
+      } catch (error) {
+        // Connection gone: the server delivers it again after the ack wait.
+        safeHook(onError, { kind: "reply", subject, error });
+      }
+    };
+    sub.loop = (async () => {
+      try {
+        for await (const m of messages) {
+          if (sub.stopping) {
+            // Stopping: hand it back at once, to another instance, instead of after the ack wait.
+            try {
+              m.nak();
+            } catch {
+              // Connection gone: it comes back after the ack wait.
+            }
+            continue;
+          }
+          const ctx = { subject, deliveryCount: m.info.deliveryCount };
+          inFlight.track(handleDurable(spec, handler, m.data, ctx, onError).then((o) => settle(m, o)));
+        }
+      } catch (error) {
+        safeHook(onError, { kind: "subscription", subject, error });
+      }
+    })();
+    void (async () => {
+      try {
+        for await (const n of messages.status()) {
+          if (
+            n.type === "consumer_deleted" ||
+            n.type === "consumer_not_found" ||
+            n.type === "stream_not_found"
+          ) {
+            safeHook(onError, { kind: "subscription", subject, error: new Error(`${n.type} (${stream})`) });
+          }
+        }
+      } catch {
+        // The notifications end with the consumer.
+      }
+    })();
+    this.#subs.add(sub);
+    return sub;
+  }
+
+  /**
+   * Deletes this prefix's durable stream and everything in it: for tests that use a prefix of
+   * their own, and for decommissioning. Resolves whether or not it existed.
+   */
+  async removeDurableStream(): Promise<void> {
+    const name = durableStreamName(this.prefix);
+    this.#stream = undefined;
+    try {
+      const jsm = await jetstreamManager(this.#nc, { timeout: this.#jetStreamTimeoutMs });
+      await jsm.streams.delete(name);
+    } catch {
+      // Not there (or no JetStream): nothing to delete.
+    }
+  }
+
   #subscribe(
     subject: string,
     queue: string | undefined,
@@ -352,6 +593,46 @@ class NatsBusSubscription implements BusSubscription {
     } catch {
       // Connection already closed.
     }
+    this.onClosed();
+  }
+}
+
+class NatsDurableSubscription implements BusSubscription {
+  #drained: Promise<void> | undefined;
+  /** Set once draining or unsubscribed: messages still arriving are handed back. */
+  stopping = false;
+  loop: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly subject: string,
+    private readonly messages: ConsumerMessages,
+    private readonly inFlight: InFlight,
+    private readonly onClosed: () => void,
+  ) {}
+
+  drain(): Promise<void> {
+    this.#drained ??= this.#drain();
+    return this.#drained;
+  }
+
+  async #drain(): Promise<void> {
+    this.stopping = true;
+    try {
+      // The pull request already open on the server may still take an event or two after this;
+      // they come back after the ack wait, to whichever instance consumes then.
+      await this.messages.close();
+    } catch {
+      // The connection closed first.
+    }
+    await this.loop;
+    // Handlers in progress finish and acknowledge (or hand back) their events.
+    await this.inFlight.settled();
+    this.onClosed();
+  }
+
+  unsubscribe(): void {
+    this.stopping = true;
+    this.messages.stop();
     this.onClosed();
   }
 }
