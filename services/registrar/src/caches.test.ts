@@ -1,6 +1,8 @@
+import type { DirectoryEntry } from "@sip-platform/db";
 import type { SubscriberCredentials } from "@sip-platform/registrar";
 import { describe, expect, it } from "vitest";
 import { CachedCredentials } from "./credentials-cache.js";
+import { CachedDirectory } from "./directory-cache.js";
 import { DomainCache } from "./domain-cache.js";
 
 const alice: SubscriberCredentials = { subscriberId: "1", enabled: true, ha1: { MD5: "a".repeat(32) } };
@@ -69,5 +71,83 @@ describe("DomainCache", () => {
     fail = false;
     expect(await cache.list()).toEqual(["example.test"]);
     expect(calls).toBe(3);
+  });
+});
+
+describe("CachedDirectory", () => {
+  const entry: DirectoryEntry = {
+    subscriberId: "1",
+    enabled: true,
+    ha1: { MD5: "a".repeat(32), "SHA-256": "b".repeat(64), "SHA-512-256": "c".repeat(64) },
+    forwarding: { busy: "sip:vm@example.test" },
+  };
+
+  it("reads through once, expires after the TTL, and remembers unknown users for less", async () => {
+    const calls: string[] = [];
+    let now = 0;
+    const cache = new CachedDirectory(
+      async (u, d) => {
+        calls.push(`${u}@${d}`);
+        return u === "alice" ? entry : undefined;
+      },
+      { now: () => now, ttlMs: 1000, negativeTtlMs: 100 },
+    );
+    expect(await cache.find("alice", "Example.TEST")).toBe(entry);
+    expect(await cache.find("alice", "example.test")).toBe(entry);
+    expect(await cache.find("mallory", "example.test")).toBeUndefined();
+    expect(await cache.find("mallory", "example.test")).toBeUndefined();
+    expect(calls).toEqual(["alice@Example.TEST", "mallory@example.test"]);
+    now = 101;
+    await cache.find("mallory", "example.test");
+    await cache.find("alice", "example.test");
+    expect(calls).toHaveLength(3);
+    now = 1001;
+    await cache.find("alice", "example.test");
+    expect(calls).toHaveLength(4);
+  });
+
+  it("shares one query among concurrent lookups, and caches no failure", async () => {
+    let calls = 0;
+    let fail = true;
+    const cache = new CachedDirectory(async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 5));
+      if (fail) throw new Error("database down");
+      return entry;
+    });
+    const both = await Promise.allSettled([cache.find("alice", "d"), cache.find("alice", "d")]);
+    expect(both.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    expect(calls).toBe(1);
+    fail = false;
+    expect(await cache.find("alice", "d")).toBe(entry);
+    expect(calls).toBe(2);
+  });
+
+  it("does not cache what a lookup read before an invalidation", async () => {
+    let value: DirectoryEntry = entry;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let calls = 0;
+    const cache = new CachedDirectory(async () => {
+      calls++;
+      const read = value;
+      if (calls === 1) await gate; // the old row is read, then the change and its event overtake it
+      return read;
+    });
+    const stale = cache.find("alice", "d");
+    value = { ...entry, forwarding: {} };
+    cache.invalidate("alice", "d");
+    release();
+    expect(await stale).toBe(entry);
+    expect((await cache.find("alice", "d"))?.forwarding).toEqual({});
+    expect(calls).toBe(2);
+  });
+
+  it("stays bounded", async () => {
+    const cache = new CachedDirectory(async () => entry, { maxEntries: 3 });
+    for (let i = 0; i < 10; i++) await cache.find(`u${i}`, "d");
+    expect(cache.size).toBe(3);
   });
 });

@@ -1,11 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { RedisBindingStore } from "@sip-platform/bindings";
-import { type Bus, NatsBus, requests } from "@sip-platform/bus";
-import { createRepository, type Database, openDatabase } from "@sip-platform/db";
+import { type Bus, BusHandlerError, events, NatsBus, requests } from "@sip-platform/bus";
+import { createRepository, type Database, openDatabase, type Repository } from "@sip-platform/db";
 import { createTestDatabase, type TestDatabase } from "@sip-platform/db/testing";
 import { startLocation } from "@sip-platform/location";
 import { REGISTRAR_DEFAULTS } from "@sip-platform/registrar";
-import { answerChallenge, parseChallenges, parseMessage, type SipResponse } from "@sip-platform/sip";
+import {
+  answerChallenge,
+  computeHa1,
+  parseChallenges,
+  parseMessage,
+  type SipResponse,
+} from "@sip-platform/sip";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningRegistrar, startRegistrar } from "./service.js";
@@ -22,6 +28,7 @@ const policy = { ...REGISTRAR_DEFAULTS, secret: randomBytes(32).toString("hex") 
 
 let testDb: TestDatabase;
 let database: Database;
+let repository: Repository;
 const buses: Bus[] = [];
 const stores: RedisBindingStore[] = [];
 let edge: Bus;
@@ -44,7 +51,7 @@ beforeAll(async () => {
   testDb = await createTestDatabase();
   database = await openDatabase({ url: testDb.url });
   await database.migrate();
-  const repository = createRepository(database);
+  repository = createRepository(database);
   await repository.createDomain("example.test");
   for (let i = 0; i < 20; i++)
     await repository.createSubscriber({
@@ -152,6 +159,70 @@ describe("registrar and location over NATS, Redis and PostgreSQL", () => {
         { timeoutMs: 3000 },
       );
       expect(found.bindings).toHaveLength(1);
+    }
+  });
+});
+
+describe("registrar.directory over NATS and PostgreSQL", () => {
+  const lookup = (username: string, domain = "example.test") =>
+    edge.request(requests.directory, { username, domain }, { timeoutMs: 3000 });
+
+  it("answers the HA1s and forwarding of a subscriber, nothing for an unknown one", async () => {
+    const found = await lookup("user3", "EXAMPLE.test");
+    expect(found.entry).toEqual({
+      subscriberId: expect.any(String),
+      enabled: true,
+      ha1: {
+        MD5: computeHa1("MD5", "user3", "example.test", "pw-3-secret"),
+        "SHA-256": computeHa1("SHA-256", "user3", "example.test", "pw-3-secret"),
+        "SHA-512-256": computeHa1("SHA-512-256", "user3", "example.test", "pw-3-secret"),
+      },
+      forwarding: {},
+    });
+    expect(await lookup("nobody")).toEqual({});
+    expect(await lookup("user3", "elsewhere.test")).toEqual({});
+  });
+
+  it("serves from its cache until forwarding.changed or credentials.changed says otherwise", async () => {
+    const id = (await lookup("user4")).entry!.subscriberId;
+    const rules = {
+      always: "sip:voicemail@example.test",
+      noAnswer: { target: "tel:+15550100", afterSeconds: 25 },
+    };
+    await repository.setForwarding(id, rules);
+    // Cached: the change is not seen until its event comes.
+    expect((await lookup("user4")).entry?.forwarding).toEqual({});
+    edge.publish(events.forwardingChanged, { username: "user4", domain: "example.test" });
+    await expect.poll(async () => (await lookup("user4")).entry?.forwarding).toEqual(rules);
+
+    await repository.updateSubscriber(id, { enabled: false });
+    expect((await lookup("user4")).entry?.enabled).toBe(true);
+    edge.publish(events.credentialsChanged, { username: "user4", domain: "example.test" });
+    await expect.poll(async () => (await lookup("user4")).entry?.enabled).toBe(false);
+  });
+
+  it("answers a retryable error (the asker's 503) while its database is unreachable", async () => {
+    const isolated = `t${randomBytes(4).toString("hex")}`;
+    const down = await openDatabase({ url: "postgres://postgres@127.0.0.1:1/sip", connectTimeoutMs: 500 });
+    const registrarBus = await NatsBus.connect({ servers: NATS, name: "registrar-down", prefix: isolated });
+    const asker = await NatsBus.connect({ servers: NATS, name: "edge-down", prefix: isolated });
+    buses.push(registrarBus, asker);
+    const running = await startRegistrar({
+      bus: registrarBus,
+      repository: createRepository(down),
+      bindings: store(),
+      policy,
+      log,
+    });
+    try {
+      const error = await asker
+        .request(requests.directory, { username: "user1", domain: "example.test" }, { timeoutMs: 3000 })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BusHandlerError);
+      expect(error).toMatchObject({ remoteCode: "DB_UNAVAILABLE", retryable: true, sipStatus: 503 });
+    } finally {
+      await running.close();
+      await down.close();
     }
   });
 });
