@@ -24,6 +24,10 @@ export interface AdminApiDeps {
     | "listSubscribers"
     | "updateSubscriber"
     | "deleteSubscriber"
+    | "getForwarding"
+    | "setForwarding"
+    | "deleteForwarding"
+    | "listCalls"
   >;
   /** Pinged by `/readyz`. */
   readonly database: Pick<Database, "ping">;

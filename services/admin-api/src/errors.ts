@@ -55,7 +55,9 @@ export function toHttpError(error: unknown, part: InputPart): HttpError {
     const reason = error.message.startsWith(`${error.field}: `)
       ? error.message.slice(error.field.length + 2)
       : error.message;
-    return { status: 400, code: "BAD_REQUEST", message: `${part}/${error.field} ${reason}` };
+    // `noAnswer.afterSeconds` → `body/noAnswer/afterSeconds`, the path form validation errors use.
+    const field = error.field.replaceAll(".", "/");
+    return { status: 400, code: "BAD_REQUEST", message: `${part}/${field} ${reason}` };
   }
   if (error instanceof NotFoundError) return { status: 404, code: "NOT_FOUND", message: error.message };
   if (error instanceof DuplicateError) return { status: 409, code: "ALREADY_EXISTS", message: error.message };

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /**
  * Composition root of the admin API as its own process: configuration (parsed once, here) →
- * database (migrated) → binding store → bus → HTTP; SIGINT/SIGTERM close them in reverse.
+ * database (migrated) → binding store → bus → HTTP, and the call-record writer (the edges' call
+ * events into the database; its instances share the durable consumer, so every admin API
+ * instance may run one); SIGINT/SIGTERM close them in reverse.
  * A configuration problem is one line on stderr naming the variable, exit code 2; a dependency
  * that cannot be opened is one line too, exit code 1.
  */
 import { randomBytes } from "node:crypto";
 import { openBindingStore } from "@sip-platform/bindings";
 import { openBus } from "@sip-platform/bus";
+import { keepCallRecordWriter } from "@sip-platform/call-records";
 import {
   ADMIN_PORT,
   ADMIN_TOKEN,
@@ -81,8 +84,9 @@ async function main(): Promise<void> {
     });
     closers.push(["bus", () => bus.drain()]);
 
+    const repository = createRepository(database);
     const api = await startAdminApi({
-      repository: createRepository(database),
+      repository,
       database,
       bindings,
       bus,
@@ -92,6 +96,10 @@ async function main(): Promise<void> {
       log,
     });
     closers.push(["http", () => api.close()]);
+
+    // Without JetStream it logs why and tries again; the API serves meanwhile.
+    const writer = keepCallRecordWriter({ bus, repository, log: log.child({ component: "call-records" }) });
+    closers.push(["call-records", () => writer.close()]);
     process.stdout.write(`admin-api: listening on ${api.url} (OpenAPI at ${api.url}/docs)\n`);
   } catch (error) {
     process.stderr.write(`admin-api: cannot start: ${loggableError(error).message}\n`);

@@ -197,5 +197,140 @@ export const RegistrationList = Type.Array(Type.Ref("Registration"), {
   description: "The live bindings, highest q first",
 });
 
+// --- call forwarding -----------------------------------------------------------------------------
+
+const ForwardingTarget = Type.String({
+  minLength: 1,
+  maxLength: 2048,
+  description: "a sip:, sips: or tel: URI (anything else is 400 naming the field)",
+  examples: ["sip:voicemail@example.test"],
+});
+
+export const ForwardingRules = Type.Object(
+  {
+    always: Type.Optional({ ...ForwardingTarget, description: "every call goes here instead" }),
+    busy: Type.Optional({
+      ...ForwardingTarget,
+      description: "a 486 Busy Here or 600 Busy Everywhere from the callee sends the call here",
+    }),
+    noAnswer: Type.Optional(
+      Type.Object(
+        {
+          target: ForwardingTarget,
+          afterSeconds: Type.Integer({
+            minimum: 1,
+            maximum: 3600,
+            description: "how long the callee's phones ring before the call goes to the target",
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  {
+    $id: "Forwarding",
+    additionalProperties: false,
+    description:
+      "A subscriber's call forwarding; absent rules are off, `{}` is no forwarding. PUT replaces all rules.",
+  },
+);
+export type ForwardingRules = Static<typeof ForwardingRules>;
+
+// --- call records --------------------------------------------------------------------------------
+
+const ADDRESS_FORMS =
+  "the address as `user@host` or a URI (`sip:user@host`, `sips:…`, `tel:+…`); matched on user and host, whatever scheme, port or parameters the call had";
+
+const Address = (who: string) =>
+  Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    description: `only calls ${who}; ${ADDRESS_FORMS}`,
+    examples: ["alice@example.test"],
+  });
+
+export const ListCallsQuery = Type.Object(
+  {
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_PAGE_SIZE,
+        default: DEFAULT_PAGE_SIZE,
+        description: "page size",
+      }),
+    ),
+    cursor: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 2048, description: "`nextCursor` of the previous page" }),
+    ),
+    from: Type.Optional(Address("from this caller")),
+    to: Type.Optional(Address("to this callee")),
+    since: Type.Optional(
+      Type.String({
+        format: "date-time",
+        description:
+          "only calls started at or after this time (ISO 8601 with offset); an extension to the contract",
+        examples: ["2026-01-01T00:00:00Z"],
+      }),
+    ),
+    until: Type.Optional(
+      Type.String({
+        format: "date-time",
+        description:
+          "only calls started before this time (ISO 8601 with offset); an extension to the contract",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ListCallsQuery = Static<typeof ListCallsQuery>;
+
+const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+
+export const CallView = Type.Object(
+  {
+    callId: Type.String({ description: "the SIP Call-ID" }),
+    from: Type.Union([Type.String(), Type.Null()], {
+      description: "the caller's URI as the edge saw it; null until the INVITE's event has arrived",
+    }),
+    to: Type.Union([Type.String(), Type.Null()], { description: "the callee's URI" }),
+    startedAt: {
+      ...Timestamp,
+      description: "when the INVITE was proxied (until that event arrives: the earliest event of the call)",
+    },
+    answeredAt: { ...NullableTimestamp, description: "when a 2xx was forwarded; null if never" },
+    endedAt: {
+      ...NullableTimestamp,
+      description:
+        "the first BYE of an answered call, or the final failure of an unanswered one; null while it lasts",
+    },
+    durationMs: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+      description: "talk time, endedAt - answeredAt; 0 when it ended unanswered; null while it lasts",
+    }),
+    status: Type.Union([Type.Integer({ minimum: 100, maximum: 699 }), Type.Null()], {
+      description: "200 when answered, else the final failure status (486, 487, …); null while ringing",
+    }),
+    endReason: Type.Union([Type.String(), Type.Null()], {
+      description:
+        "`caller-bye`, `callee-bye`, `cancelled`, `busy`, `rejected`, `no-answer`, …; null while it lasts",
+    }),
+  },
+  { $id: "Call", description: "One call, merged from what every edge reported of it" },
+);
+export type CallView = Static<typeof CallView>;
+
+export const CallPage = Type.Object({
+  items: Type.Array(Type.Ref("Call"), { description: "newest first (by startedAt, then callId)" }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], {
+    description: "pass as `cursor` for the next page; null on the last page",
+  }),
+});
+
 /** Schemas routes refer to by `$ref`; added to the instance once. */
-export const sharedSchemas = [ErrorBody, DomainView, SubscriberView, RegistrationView] as const;
+export const sharedSchemas = [
+  ErrorBody,
+  DomainView,
+  SubscriberView,
+  RegistrationView,
+  ForwardingRules,
+  CallView,
+] as const;

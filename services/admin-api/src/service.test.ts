@@ -7,11 +7,14 @@ import { createHash } from "node:crypto";
 import { MemoryBindingStore } from "@sip-platform/bindings";
 import {
   type BindingChangedEvent,
+  type CallEvent,
   type CredentialsChangedEvent,
   type DomainsChangedEvent,
   events,
+  type ForwardingChangedEvent,
   InProcessBus,
 } from "@sip-platform/bus";
+import { startCallRecordWriter } from "@sip-platform/call-records";
 import { createRepository, type Database, openDatabase, type Repository } from "@sip-platform/db";
 import { createTestDatabase, type TestDatabase } from "@sip-platform/db/testing";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
@@ -35,6 +38,7 @@ const published = {
   domains: [] as DomainsChangedEvent[],
   credentials: [] as CredentialsChangedEvent[],
   bindings: [] as BindingChangedEvent[],
+  forwarding: [] as ForwardingChangedEvent[],
 };
 
 beforeAll(async () => {
@@ -52,6 +56,9 @@ beforeAll(async () => {
   });
   await bus.subscribe(events.bindingChanged, (e) => {
     published.bindings.push(e);
+  });
+  await bus.subscribe(events.forwardingChanged, (e) => {
+    published.forwarding.push(e);
   });
   const log = createLogger({ level: "trace", destination: { write: (line: string) => logLines.push(line) } });
   app = await buildApp({ repository, database, bindings, bus, adminToken: TOKEN, log });
@@ -485,6 +492,213 @@ describe("registrations", () => {
   });
 });
 
+describe("call forwarding", () => {
+  let fwd: { id: string; username: string; domain: string };
+  const url = () => `/v1/subscribers/${fwd.id}/forwarding`;
+  const rules = {
+    always: "sip:voicemail@example.test",
+    busy: "tel:+15550100",
+    noAnswer: { target: "sips:desk@example.test", afterSeconds: 20 },
+  };
+
+  it("GET with nothing set is 200 {}", async () => {
+    fwd = await createSubscriber("fwd", "example.test", PASSWORDS[2]!);
+    const res = await call("GET", url());
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({});
+  });
+
+  it("PUT stores every rule, answers them, and publishes forwarding.changed", async () => {
+    const res = await call("PUT", url(), rules);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual(rules);
+    expect((await call("GET", url())).json()).toEqual(rules);
+    await settle();
+    expect(published.forwarding).toContainEqual({ username: "fwd", domain: "example.test" });
+    expect((await repository.findDirectoryEntry("fwd", "example.test"))?.forwarding).toEqual(rules);
+  });
+
+  it("PUT replaces the rules as a whole; {} turns forwarding off", async () => {
+    expect((await call("PUT", url(), { busy: "sip:b@example.test" })).json()).toEqual({
+      busy: "sip:b@example.test",
+    });
+    expect((await call("GET", url())).json()).toEqual({ busy: "sip:b@example.test" });
+    expect((await call("PUT", url(), {})).json()).toEqual({});
+    expect((await call("GET", url())).json()).toEqual({});
+  });
+
+  it("DELETE turns it off, 204, and publishes forwarding.changed", async () => {
+    await call("PUT", url(), rules);
+    const before = published.forwarding.length;
+    const res = await call("DELETE", url());
+    expect(res.statusCode).toBe(204);
+    expect(res.body).toBe("");
+    expect((await call("GET", url())).json()).toEqual({});
+    await settle();
+    expect(published.forwarding.length).toBe(before + 1);
+  });
+
+  it.each([
+    [{ always: "http://example.test/" }, /^body\/always must be a sip:, sips: or tel: URI$/],
+    [{ always: "alice@example.test" }, /^body\/always /],
+    [{ busy: "" }, /^body\/busy must not be empty$/],
+    [{ busy: 7 }, /^body\/busy must be string$/],
+    [{ noAnswer: { target: "sip:a@example.test" } }, /^body\/noAnswer\/afterSeconds is required$/],
+    [
+      { noAnswer: { target: "sip:a@example.test", afterSeconds: 0 } },
+      /^body\/noAnswer\/afterSeconds must be >= 1$/,
+    ],
+    [
+      { noAnswer: { target: "sip:a@example.test", afterSeconds: 3601 } },
+      /^body\/noAnswer\/afterSeconds must be <= 3600$/,
+    ],
+    [
+      { noAnswer: { target: "mailto:a@example.test", afterSeconds: 5 } },
+      /^body\/noAnswer\/target must be a sip:, sips: or tel: URI$/,
+    ],
+    [{ sometimes: "sip:a@example.test" }, /^body\/sometimes is not allowed/],
+  ])("PUT %j is 400 naming the field", async (body, message) => {
+    expectError(await call("PUT", url(), body), 400, "BAD_REQUEST", message);
+  });
+
+  it("an unknown or malformed subscriber id is 404 for every method", async () => {
+    for (const id of ["00000000-0000-4000-8000-000000000000", "nope"]) {
+      const path = `/v1/subscribers/${id}/forwarding`;
+      expectError(await call("GET", path), 404, "NOT_FOUND");
+      expectError(await call("PUT", path, rules), 404, "NOT_FOUND");
+      expectError(await call("DELETE", path), 404, "NOT_FOUND");
+    }
+  });
+});
+
+describe("call records", () => {
+  const T = Date.UTC(2026, 3, 1, 12, 0, 0);
+  let seq = 0;
+  const event = (
+    callId: string,
+    kind: CallEvent["kind"],
+    at: number,
+    extra: Partial<CallEvent> = {},
+  ): CallEvent => ({
+    eventId: `api-${seq++}`,
+    callId,
+    kind,
+    at,
+    edgeId: "edge-a",
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    // Five calls from carol, a minute apart, to dave and erin in turn; the first answered and ended.
+    for (let i = 0; i < 5; i++) {
+      await repository.applyCallEvent(
+        event(`call-${i}@192.0.2.1`, "started", T + i * 60_000, {
+          from: "sip:carol@example.test",
+          to: i % 2 === 0 ? "sip:dave@example.test" : "sip:erin@example.test",
+        }),
+      );
+    }
+    await repository.applyCallEvent(event("call-0@192.0.2.1", "answered", T + 2_000));
+    await repository.applyCallEvent(event("call-0@192.0.2.1", "ended", T + 32_500, { reason: "caller-bye" }));
+  });
+
+  it("GET pages the records newest first, in the list-response shape", async () => {
+    const first = await call("GET", "/v1/calls?limit=2&from=carol@example.test");
+    expect(first.statusCode, first.body).toBe(200);
+    const body = first.json();
+    expect(Object.keys(body).sort()).toEqual(["items", "nextCursor"]);
+    expect(body.items.map((c: { callId: string }) => c.callId)).toEqual([
+      "call-4@192.0.2.1",
+      "call-3@192.0.2.1",
+    ]);
+    const items = [...body.items];
+    let cursor: string | null = body.nextCursor;
+    while (cursor !== null) {
+      const page = (
+        await call("GET", `/v1/calls?limit=2&from=carol@example.test&cursor=${encodeURIComponent(cursor)}`)
+      ).json();
+      items.push(...page.items);
+      cursor = page.nextCursor;
+    }
+    expect(items).toHaveLength(5);
+    expect(items.at(-1)).toEqual({
+      callId: "call-0@192.0.2.1",
+      from: "sip:carol@example.test",
+      to: "sip:dave@example.test",
+      startedAt: new Date(T).toISOString(),
+      answeredAt: new Date(T + 2_000).toISOString(),
+      endedAt: new Date(T + 32_500).toISOString(),
+      durationMs: 30_500,
+      status: 200,
+      endReason: "caller-bye",
+    });
+    expect(items[0]).toMatchObject({
+      answeredAt: null,
+      endedAt: null,
+      durationMs: null,
+      status: null,
+      endReason: null,
+    });
+  });
+
+  it("GET filters by callee (sip: or not) and by start time", async () => {
+    const toErin = (await call("GET", "/v1/calls?to=sip:erin@example.test")).json();
+    expect(toErin.items.map((c: { callId: string }) => c.callId)).toEqual([
+      "call-3@192.0.2.1",
+      "call-1@192.0.2.1",
+    ]);
+    expect(toErin.nextCursor).toBeNull();
+    const since = new Date(T + 60_000).toISOString();
+    const until = new Date(T + 3 * 60_000).toISOString();
+    const window = (
+      await call("GET", `/v1/calls?from=carol@example.test&since=${since}&until=${until}`)
+    ).json();
+    expect(window.items.map((c: { callId: string }) => c.callId)).toEqual([
+      "call-2@192.0.2.1",
+      "call-1@192.0.2.1",
+    ]);
+  });
+
+  it.each([
+    ["limit=0", /^querystring\/limit /],
+    ["limit=1001", /^querystring\/limit /],
+    ["cursor=garbage", /^querystring\/cursor /],
+    ["since=yesterday", /^querystring\/since /],
+    ["from=sip:", /^querystring\/from /],
+    ["colour=red", /^querystring\/colour is not allowed/],
+  ])("GET ?%s is 400 naming the parameter", async (query, message) => {
+    expectError(await call("GET", `/v1/calls?${query}`), 400, "BAD_REQUEST", message);
+  });
+
+  it("shows a call the writer took from the bus (one-process wiring: in-process bus, writer, API)", async () => {
+    const writer = await startCallRecordWriter({ bus, repository, log: createLogger({ level: "silent" }) });
+    try {
+      const callId = "from-the-bus@192.0.2.1";
+      for (const e of [
+        event(callId, "started", T + 3_600_000, {
+          from: "sip:ivan@example.test",
+          to: "sip:judy@example.test",
+        }),
+        event(callId, "failed", T + 3_605_000, { status: 486 }),
+      ])
+        await bus.publishDurable(events.callEvent, e, { msgId: e.eventId });
+      await expect
+        .poll(async () => (await call("GET", "/v1/calls?from=ivan@example.test")).json().items)
+        .toEqual([
+          expect.objectContaining({
+            callId,
+            status: 486,
+            endReason: "busy",
+            durationMs: 0,
+            to: "sip:judy@example.test",
+          }),
+        ]);
+    } finally {
+      await writer.close();
+    }
+  });
+});
+
 describe("OpenAPI", () => {
   it("/docs/json is an OpenAPI 3.1 document with every /v1 route and the bearer scheme", async () => {
     const res = await call("GET", "/docs/json", undefined, null);
@@ -524,6 +738,10 @@ describe("OpenAPI", () => {
         "DELETE /v1/subscribers/{id}",
         "GET /v1/subscribers/{id}/registrations",
         "DELETE /v1/subscribers/{id}/registrations",
+        "GET /v1/subscribers/{id}/forwarding",
+        "PUT /v1/subscribers/{id}/forwarding",
+        "DELETE /v1/subscribers/{id}/forwarding",
+        "GET /v1/calls",
       ].sort(),
     );
     // Every $ref points at a schema the document has; no TypeBox internals leak into it.
@@ -539,6 +757,27 @@ describe("OpenAPI", () => {
     const create = doc.paths["/v1/subscribers"].post.requestBody.content["application/json"].schema;
     expect(create.properties.password.writeOnly).toBe(true);
     expect(create.required.sort()).toEqual(["domain", "password", "username"]);
+    // The forwarding body and the call record are documented; since/until say they extend the contract.
+    expect(Object.keys(doc.components.schemas.Forwarding.properties).sort()).toEqual([
+      "always",
+      "busy",
+      "noAnswer",
+    ]);
+    expect(Object.keys(doc.components.schemas.Call.properties).sort()).toEqual([
+      "answeredAt",
+      "callId",
+      "durationMs",
+      "endReason",
+      "endedAt",
+      "from",
+      "startedAt",
+      "status",
+      "to",
+    ]);
+    const callParams = doc.paths["/v1/calls"].get.parameters as { name: string; description?: string }[];
+    expect(callParams.map((p) => p.name).sort()).toEqual(["cursor", "from", "limit", "since", "to", "until"]);
+    for (const name of ["since", "until"])
+      expect(callParams.find((p) => p.name === name)?.description).toMatch(/extension to the contract/);
   });
 
   it("serves the UI at /docs without a token", async () => {

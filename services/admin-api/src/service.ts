@@ -12,7 +12,9 @@ import type { AdminApiDeps, AdminApp } from "./app.js";
 import { createTokenCheck, isPublicPath } from "./auth.js";
 import { formatValidationErrors, type InputPart, loggableError, toHttpError } from "./errors.js";
 import { createPublisher } from "./events.js";
+import { registerCallRoutes } from "./routes/calls.js";
 import { registerDomainRoutes } from "./routes/domains.js";
+import { registerForwardingRoutes } from "./routes/forwarding.js";
 import { registerHealthRoutes } from "./routes/health.js";
 import { registerRegistrationRoutes } from "./routes/registrations.js";
 import { registerSubscriberRoutes } from "./routes/subscribers.js";
@@ -92,7 +94,7 @@ export async function buildApp(deps: AdminApiDeps): Promise<AdminApp> {
         title: "sip-platform admin API",
         version: API_VERSION,
         description:
-          'Domains, subscribers and their registrations. Every `/v1` call needs `Authorization: Bearer <ADMIN_TOKEN>`. Errors are `{"error":{"code","message"}}`.',
+          'Domains, subscribers, their registrations and call forwarding, and call records. Every `/v1` call needs `Authorization: Bearer <ADMIN_TOKEN>`. Errors are `{"error":{"code","message"}}`.',
       },
       components: {
         securitySchemes: {
@@ -114,6 +116,8 @@ export async function buildApp(deps: AdminApiDeps): Promise<AdminApp> {
   registerDomainRoutes(app, deps, publish);
   registerSubscriberRoutes(app, deps, publish);
   registerRegistrationRoutes(app, deps, publish);
+  registerForwardingRoutes(app, deps, publish);
+  registerCallRoutes(app, deps);
   return app;
 }
 
