@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { startAdminApi } from "@sip-platform/admin-api";
 import { type BindingStore, openBindingStore } from "@sip-platform/bindings";
 import { type Bus, openBus } from "@sip-platform/bus";
+import { startCallRecordWriter } from "@sip-platform/call-records";
 import { createRepository, type Database, EMBEDDED_DATABASE_URL, openDatabase } from "@sip-platform/db";
 import { startEdgeProxy, startRedirectListener } from "@sip-platform/edge-proxy";
 import { startLocation } from "@sip-platform/location";
@@ -52,6 +53,14 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       onError: (f) => log.warn({ kind: f.kind, subject: f.subject, err: f.error }, "bus fault"),
     });
     closers.push(() => bus.close());
+
+    // Before the edge: every call event it publishes finds its writer (the in-process store keeps them too).
+    const callRecords = await startCallRecordWriter({
+      bus,
+      repository,
+      log: log.child({ service: "call-records" }),
+    });
+    closers.push(() => callRecords.close());
 
     // One-process mode generates the cluster secret per start: only this process verifies its nonces.
     const secret = config.CLUSTER_SECRET ?? randomBytes(32).toString("hex");
