@@ -81,6 +81,8 @@ interface Branch {
   /** Responses of a branch cancelled to make way for others (no-answer forwarding) don't count. */
   ignored: boolean;
   timerC: TimerHandle | undefined;
+  /** §9.1: runs from the CANCEL until the INVITE's final response; 64*T1. */
+  cancelGuard: TimerHandle | undefined;
 }
 
 /**
@@ -164,6 +166,7 @@ export class ResponseContext {
       cancelWanted: false,
       ignored: false,
       timerC: undefined,
+      cancelGuard: undefined,
     };
     this.#branches.push(branch);
     try {
@@ -255,6 +258,10 @@ export class ResponseContext {
       this.#core.clock.clearTimeout(branch.timerC);
       branch.timerC = undefined;
     }
+    if (branch.cancelGuard !== undefined) {
+      this.#core.clock.clearTimeout(branch.cancelGuard);
+      branch.cancelGuard = undefined;
+    }
   }
 
   /** §9.1: a CANCEL only after a provisional response; until then it is remembered. */
@@ -273,8 +280,16 @@ export class ResponseContext {
         onTransportError: () => {},
       });
     } catch {
-      // Only a closed layer or a duplicate CANCEL throws; the INVITE branch times out on its own.
+      // Only a closed layer or a duplicate CANCEL throws; the guard below still ends the branch.
     }
+    // §9.1: no final response 64*T1 after the CANCEL: the INVITE counts as cancelled, so a callee
+    // that ignores the CANCEL cannot keep the branch (and the caller's transaction) open for ever.
+    branch.cancelGuard ??= this.#core.clock.setTimeout(() => {
+      branch.cancelGuard = undefined;
+      if (branch.state === "done") return;
+      branch.tx?.terminate();
+      this.#onLocalFinal(branch, 487);
+    }, this.#core.layer.timers.B);
   }
 
   #onNoAnswer(): void {
@@ -385,6 +400,9 @@ export class ProxyCore {
     hash: string = loopHash(request),
   ): ResponseContext {
     const ctx = new ResponseContext(this, server, request, hooks, hash);
+    // §16.10: a CANCEL that arrived while the targets were being looked up was answered with a
+    // 487 already; the request must not reach anyone now.
+    if (server.state !== "Proceeding" && server.state !== "Trying") return ctx;
     this.#contexts.set(server, ctx);
     if (targets.length === 0) {
       server.respond(createResponse(request, 480, this.serverHeaders));

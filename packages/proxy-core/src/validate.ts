@@ -24,10 +24,10 @@ export function checkLoop(
   request: SipRequest,
   isOwnSentBy: (host: string, port: number | undefined) => boolean,
 ): Rejection | undefined {
-  const vias = request.vias();
   let hash: string | undefined;
-  for (let i = 1; i < vias.length; i++) {
-    const via = vias[i]!;
+  // Every Via counts, the top one too: a request we sent straight to one of our own addresses
+  // comes back with our Via on top.
+  for (const via of request.vias()) {
     if (!isOwnSentBy(via.host, via.port)) continue;
     const previous = loopHashOf(via.params.get("branch") ?? "");
     if (previous === undefined) continue;

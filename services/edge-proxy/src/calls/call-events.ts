@@ -15,14 +15,9 @@ export function busCallEvents(bus: Bus, edgeId: string, log: Logger): CallEvents
   return {
     emit(event) {
       const full: CallEvent = { ...event, eventId: randomUUID(), edgeId, at: Date.now() };
-      (bus as unknown as TEMP)
-        .publishDurable(events.callEvent, full, { msgId: full.eventId })
-        .catch((err: unknown) => {
-          log.warn({ err, callId: full.callId, kind: full.kind }, "call event not published");
-        });
+      bus.publishDurable(events.callEvent, full, { msgId: full.eventId }).catch((err: unknown) => {
+        log.warn({ err, callId: full.callId, kind: full.kind }, "call event not published");
+      });
     },
   };
 }
-
-// TEMP until Bus.publishDurable lands
-type TEMP = { publishDurable(s: unknown, e: unknown, o: unknown): Promise<void> };

@@ -33,7 +33,10 @@ export class Directory {
   static async start(options: DirectoryOptions): Promise<Directory> {
     const d = new Directory(options);
     const drop = (e: { username: string; domain: string }): void => {
-      d.#cache.delete(key(e.username, e.domain));
+      const k = key(e.username, e.domain);
+      d.#cache.delete(k);
+      // An answer already on its way may predate the change: it is not to be kept.
+      d.#pending.delete(k);
     };
     d.#subs = [
       await options.bus.subscribe(events.credentialsChanged, drop),
@@ -56,11 +59,14 @@ export class Directory {
         { timeoutMs: this.#o.timeoutMs ?? 2_000 },
       )
       .then((reply) => {
+        if (this.#pending.get(k) !== p) return reply.entry; // dropped by a change meanwhile
         if (this.#cache.size >= (this.#o.maxEntries ?? 100_000)) this.#cache.clear();
         this.#cache.set(k, { entry: reply.entry, at: now });
         return reply.entry;
       })
-      .finally(() => this.#pending.delete(k));
+      .finally(() => {
+        if (this.#pending.get(k) === p) this.#pending.delete(k);
+      });
     this.#pending.set(k, p);
     return p;
   }

@@ -60,8 +60,10 @@ export class FlowTokens {
     const dot = token.lastIndexOf(".");
     if (dot <= TOKEN_PREFIX.length) return { ok: false, why: "malformed" };
     const body = token.slice(TOKEN_PREFIX.length, dot);
-    const mac = Buffer.from(token.slice(dot + 1), "base64url");
-    const expected = Buffer.from(this.#mac(body), "base64url");
+    // Compared as text: base64url decoding skips stray characters and trailing bits, so comparing
+    // decoded bytes would accept other spellings of the same MAC.
+    const mac = Buffer.from(token.slice(dot + 1), "latin1");
+    const expected = Buffer.from(this.#mac(body), "latin1");
     if (mac.length !== expected.length || !timingSafeEqual(mac, expected))
       return { ok: false, why: "tampered" };
     const fields = Buffer.from(body, "base64url").toString("utf8").split("\n");

@@ -1,3 +1,4 @@
+import { isBusError } from "@sip-platform/bus";
 import type { DigestAlgorithm } from "@sip-platform/sip";
 import {
   buildChallenge,
@@ -12,7 +13,14 @@ import {
   verifyCredentials,
 } from "@sip-platform/sip";
 import type { Directory } from "../calls/directory.js";
-import { CONTINUE, type RequestContext, reply, type Step, type Verdict } from "../pipeline/types.js";
+import {
+  CONTINUE,
+  type RequestContext,
+  reply,
+  type Step,
+  unavailable,
+  type Verdict,
+} from "../pipeline/types.js";
 import type { DomainView } from "./options.js";
 
 export interface AuthenticateOptions {
@@ -57,7 +65,15 @@ export function authenticate(o: AuthenticateOptions): Step {
       sawOurs = true;
       const algorithm = resolveDigestAlgorithm(c.algorithm);
       if (algorithm === undefined) continue;
-      const entry = await o.directory.lookup(c.username, realm);
+      let entry: Awaited<ReturnType<typeof o.directory.lookup>>;
+      try {
+        entry = await o.directory.lookup(c.username, realm);
+      } catch (err) {
+        // §21.5.4: the registrar is unreachable for now; the phone may retry (as the locate step).
+        if (!(isBusError(err) && err.retryable)) throw err;
+        ctx.log.warn({ err }, "directory not reachable: 503");
+        return unavailable();
+      }
       const ha1 = entry?.enabled ? entry.ha1[digestHashOf(algorithm)] : undefined;
       if (ha1 === undefined || !verifyCredentials(c, { method: request.method, ha1, realm })) continue;
       if (nonce === "stale") return challenge(o, realm, now(), true);

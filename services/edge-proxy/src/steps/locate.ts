@@ -146,23 +146,30 @@ export function locate(o: LocateOptions): Step {
       }
     };
     let targets = resolved.targets;
-    if (targets.length === 0 && fwd.noAnswer !== undefined)
-      targets = await later(fwd.noAnswer.target, "unavailable");
+    // Not registered: the no-answer target at once; then it is where the call already is.
+    const unavailableNow = targets.length === 0 ? fwd.noAnswer : undefined;
+    if (unavailableNow !== undefined) targets = await later(unavailableNow.target, "unavailable");
     if (targets.length === 0) return reply(480, "Temporarily Unavailable");
 
     const isCall = request.method === "INVITE" && request.toTag() === undefined;
     const hooks = callHooks(ctx, isCall ? o.events : undefined);
     const busy = fwd.busy;
-    const noAnswer = fwd.noAnswer;
+    const noAnswer = unavailableNow !== undefined ? undefined : fwd.noAnswer;
     // The hooks are synchronous; forwarding targets are resolved up front so they can be.
     const busyTargets = busy !== undefined && isCall ? await later(busy, "user-busy") : [];
     const noAnswerTargets = noAnswer !== undefined && isCall ? await later(noAnswer.target, "no-answer") : [];
+    // The response context asks again whenever its branches all fail: busy forwarding happens once,
+    // or a busy forwarding target would be called again and again.
+    let busyUsed = false;
     const full: ForwardHooks = {
       ...hooks,
       ...(busyTargets.length > 0
         ? {
-            onFailure: (best: SipResponse) =>
-              best.status === 486 || best.status === 600 ? busyTargets : undefined,
+            onFailure: (best: SipResponse) => {
+              if (busyUsed || (best.status !== 486 && best.status !== 600)) return undefined;
+              busyUsed = true;
+              return busyTargets;
+            },
           }
         : {}),
       ...(noAnswer !== undefined && noAnswerTargets.length > 0
