@@ -1,42 +1,22 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { createTestDatabase, type TestDatabase } from "@sip-platform/db/testing";
 import { runSipp } from "@sip-platform/fixtures/sipp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ServiceProcesses } from "./test/services.js";
 
 /**
  * The distributed deployment: edge-proxy, registrar, location and admin-api as four processes over
  * the REAL NATS, Redis and PostgreSQL, as an operator runs them. A phone (SIPp) registers through
  * the edge; the admin API, another process, sees the binding in Redis.
  */
-const NATS_URL = process.env.NATS_URL ?? "nats://127.0.0.1:4222";
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const TOKEN = "distributed-admin-token-0123";
 const DOMAIN = `d${randomBytes(4).toString("hex")}.test`;
-const main = (service: string) => fileURLToPath(new URL(`../../${service}/dist/main.js`, import.meta.url));
-
-const children: ChildProcess[] = [];
+const services = new ServiceProcesses();
+const start = (service: string, env: Record<string, string>, ready: RegExp) =>
+  services.start(service, env, ready);
 let database: TestDatabase;
 let sipUdp = 0;
 let admin = "";
-
-/** Starts a service's main and resolves with its stdout once `ready` appears in it. */
-async function start(service: string, env: Record<string, string>, ready: RegExp): Promise<string> {
-  const child = spawn(process.execPath, [main(service)], {
-    env: { ...process.env, NATS_URL, REDIS_URL, LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  children.push(child);
-  let out = "";
-  for await (const chunk of child.stdout!) {
-    out += String(chunk);
-    if (ready.test(out)) break;
-  }
-  child.stdout!.resume(); // keep draining so the service never blocks on a full pipe
-  return out;
-}
 
 async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const res = await fetch(`${admin}${path}`, {
@@ -61,7 +41,7 @@ beforeAll(async () => {
   await start("location", {}, /location serving/);
   const edgeOut = await start(
     "edge-proxy",
-    { SIP_LISTEN: "127.0.0.1", SIP_PORT: "0", REDIRECT_PORT: "0", SIP_WS_PORT: "0" },
+    { ...shared, SIP_LISTEN: "127.0.0.1", SIP_PORT: "0", REDIRECT_PORT: "0", SIP_WS_PORT: "0" },
     /listening on .*\n/,
   );
   sipUdp = Number(/udp 127\.0\.0\.1:(\d+)/.exec(edgeOut)?.[1]);
@@ -74,12 +54,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const child of children.reverse()) {
-    if (child.exitCode === null) {
-      child.kill("SIGTERM");
-      await once(child, "exit");
-    }
-  }
+  await services.stopAll();
   await database?.drop();
 }, 30_000);
 
