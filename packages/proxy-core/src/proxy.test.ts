@@ -788,6 +788,22 @@ describe("transport errors (§16.9)", () => {
     expect(w.finals()).toEqual([480]);
   });
 
+  it("a dialog's flow that is closed → the target's flowFailedStatus (430, RFC 5626 §5.3)", async () => {
+    const w = await world(1);
+    const closed: Flow = {
+      protocol: "tcp",
+      local: { address: PROXY, port: 5060 },
+      remote: { address: uasAddress(0), port: 40000 },
+      connectionId: "tcp-gone",
+    };
+    w.plan = () => ({
+      targets: [{ uri: "sip:bob@10.0.1.1:40000;transport=tcp", destination: closed, flowFailedStatus: 430 }],
+    });
+    w.call();
+    await w.settle();
+    expect(w.finals()).toEqual([430]);
+  });
+
   it("a connection that cannot be opened → 480", async () => {
     const w = await world(1, { proxyTcp: true });
     w.plan = () => ({

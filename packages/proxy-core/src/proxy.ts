@@ -33,6 +33,11 @@ export interface ProxyTarget {
   readonly recordRoute?: readonly string[];
   /** Further headers for this branch (e.g. Diversion). */
   readonly headers?: HeaderList;
+  /**
+   * The answer when the destination flow is gone: 480 for a new call (default), 430 Flow Failed
+   * for a request inside a dialog (RFC 5626 §5.3), so the phone knows to re-register.
+   */
+  readonly flowFailedStatus?: number;
 }
 
 /** The Via sent-by this proxy writes for a destination, and extra Via parameters. */
@@ -173,7 +178,8 @@ export class ResponseContext {
       branch.tx = this.#core.layer.sendRequest(request, target.destination, {
         onResponse: (res) => this.#onResponse(branch, res),
         onTimeout: () => this.#onLocalFinal(branch, 408),
-        onTransportError: (err) => this.#onLocalFinal(branch, statusForTransportError(err)),
+        onTransportError: (err) =>
+          this.#onLocalFinal(branch, statusForTransportError(err, target.flowFailedStatus ?? 480)),
       });
     } catch {
       this.#onLocalFinal(branch, 500);
@@ -356,10 +362,10 @@ function popVia(res: SipResponse): SipResponse {
   return res;
 }
 
-/** §16.9: a branch that could not be sent; an unreachable flow (RFC 5626) is a 480, anything else a 503. */
-function statusForTransportError(err: unknown): number {
+/** §16.9: a branch that could not be sent; an unreachable flow (RFC 5626) is `flowFailed`, anything else a 503. */
+function statusForTransportError(err: unknown, flowFailed: number): number {
   if (err instanceof TransportError && (err.code === "FLOW_CLOSED" || err.code === "CONNECT_FAILED"))
-    return 480;
+    return flowFailed;
   return 503;
 }
 

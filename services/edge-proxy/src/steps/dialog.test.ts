@@ -77,7 +77,13 @@ describe("in-dialog routing step (RFC 3261 §16.4, §16.12; RFC 5626 flow tokens
     const v = await s(contextOf(req));
     expect(v).toEqual({
       kind: "proxy",
-      targets: [{ uri: "sip:bob@203.0.113.20:5062;transport=tcp", destination: calleeFlow.flow }],
+      targets: [
+        {
+          uri: "sip:bob@203.0.113.20:5062;transport=tcp",
+          destination: calleeFlow.flow,
+          flowFailedStatus: 430,
+        },
+      ],
     });
     expect(req.hasHeader("Route")).toBe(false);
     expect(events).toEqual([{ callId: "dialog-1@198.51.100.7", kind: "ended", reason: "caller-bye" }]);
@@ -94,7 +100,7 @@ describe("in-dialog routing step (RFC 3261 §16.4, §16.12; RFC 5626 flow tokens
     const v = await s(contextOf(req));
     expect(v).toEqual({
       kind: "proxy",
-      targets: [{ uri: "sip:alice@198.51.100.7:5062", destination: callerFlow.flow }],
+      targets: [{ uri: "sip:alice@198.51.100.7:5062", destination: callerFlow.flow, flowFailedStatus: 430 }],
     });
     expect(events).toEqual([{ callId: "dialog-1@198.51.100.7", kind: "ended", reason: "callee-bye" }]);
   });
@@ -121,6 +127,7 @@ describe("in-dialog routing step (RFC 3261 §16.4, §16.12; RFC 5626 flow tokens
         {
           uri: "sip:bob@203.0.113.30:5090",
           destination: { protocol: "udp", address: "203.0.113.30", port: 5090 },
+          flowFailedStatus: 430,
         },
       ],
     });
@@ -142,6 +149,7 @@ describe("in-dialog routing step (RFC 3261 §16.4, §16.12; RFC 5626 flow tokens
         {
           uri: "sip:bob@203.0.113.20:5062;transport=tcp",
           destination: { protocol: "udp", address: "203.0.113.99", port: 5080 },
+          flowFailedStatus: 430,
         },
       ],
     });
@@ -154,7 +162,13 @@ describe("in-dialog routing step (RFC 3261 §16.4, §16.12; RFC 5626 flow tokens
     const v = await step().s(contextOf(req));
     expect(v).toEqual({
       kind: "proxy",
-      targets: [{ uri: "sip:bob@203.0.113.20:5062;transport=tcp", destination: calleeFlow.flow }],
+      targets: [
+        {
+          uri: "sip:bob@203.0.113.20:5062;transport=tcp",
+          destination: calleeFlow.flow,
+          flowFailedStatus: 430,
+        },
+      ],
     });
   });
 

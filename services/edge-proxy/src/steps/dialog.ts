@@ -84,6 +84,7 @@ export function inDialog(o: DialogRoutingOptions): Step {
         reason: d.towardCaller ? "callee-bye" : "caller-bye",
       });
     }
-    return { kind: "proxy", targets: [{ uri: d.uri, destination: d.to }] };
+    // RFC 5626 §5.3: a dialog's flow that is gone is 430 (Flow Failed), not 480.
+    return { kind: "proxy", targets: [{ uri: d.uri, destination: d.to, flowFailedStatus: 430 }] };
   };
 }
