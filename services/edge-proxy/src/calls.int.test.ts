@@ -4,12 +4,11 @@
  * follow the route; CANCEL, busy, unknown and unregistered callees answer as RFC 3261 §16 says.
  * The registrar, directory and location answers come from the test registrar on an in-process bus.
  */
-import { createSocket } from "node:dgram";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CallEvent, InProcessBus, InProcessHub } from "@sip-platform/bus";
-import { runSipp, startSipp } from "@sip-platform/fixtures/sipp";
+import { SippPhones } from "@sip-platform/fixtures/sipp";
 import type { ListenerOptions } from "@sip-platform/transport";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EdgeProxy, startEdgeProxy } from "./service.js";
@@ -31,50 +30,11 @@ const callEvents: Array<Omit<CallEvent, "eventId" | "edgeId" | "at">> = [];
 const edgePort = () => edge.listeners.find((l) => l.protocol === "udp")!.local.port;
 const target = () => ({ host: "127.0.0.1", port: edgePort() });
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  await new Promise<void>((resolve) => s.bind(0, "127.0.0.1", resolve));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-async function injection(caller: string, callee: string): Promise<string> {
-  const file = join(dir, `${caller}-${callee}-${Date.now()}.csv`);
-  await writeFile(file, `SEQUENTIAL\n${caller};${USERS[caller as keyof typeof USERS]};${DOMAIN};${callee}\n`);
-  return file;
-}
-
-/** Registers `user` from `port` (UDP), so a UAS started on that port is its binding. */
-async function registerFrom(user: keyof typeof USERS, port: number): Promise<void> {
-  await runSipp("register-auth", target(), {
-    args: [
-      "-i",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "-s",
-      user,
-      "-au",
-      user,
-      "-ap",
-      USERS[user],
-      "-key",
-      "domain",
-      DOMAIN,
-    ],
-  });
-}
-
-async function call(caller: string, callee: string, scenario = "call-uac-auth", extra: string[] = []) {
-  const inf = await injection(caller, callee);
-  await runSipp(scenario as "call-uac-auth", target(), {
-    args: ["-i", "127.0.0.1", "-inf", inf, "-au", "[field0]", "-ap", "[field1]", "-d", "200", ...extra],
-  });
-}
+let phones: SippPhones;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edge-calls-"));
+  phones = new SippPhones(target, DOMAIN, USERS, dir);
   hub = new InProcessHub();
   const edgeBus = new InProcessBus({ name: "edge", hub });
   registrar = await serveTestRegistrar(new InProcessBus({ name: "registrar", hub }), {
@@ -100,10 +60,8 @@ afterAll(async () => {
 
 describe("calls through one edge (SIPp phones over UDP)", () => {
   it("alice calls bob: 407, INVITE with credentials, 180/200 relayed, ACK and BYE follow the Record-Route", async () => {
-    const port = await freeUdpPort();
-    await registerFrom("bob", port);
-    const uas = startSipp("call-uas", { args: ["-i", "127.0.0.1", "-p", String(port)] });
-    await call("alice", "bob");
+    const uas = phones.callee("call-uas", await phones.registered("bob"));
+    await phones.call("call-uac-auth", "alice", "bob", 200);
     await uas.done;
     expect(edge.stats().forwardedAcks).toBeGreaterThanOrEqual(1);
     const kinds = callEvents.map((e) => e.kind);
@@ -112,27 +70,21 @@ describe("calls through one edge (SIPp phones over UDP)", () => {
   });
 
   it("the callee hangs up: its BYE is routed back to the caller by the token", async () => {
-    const port = await freeUdpPort();
-    await registerFrom("bob", port);
-    const uas = startSipp("call-uas-bye", { args: ["-i", "127.0.0.1", "-p", String(port)] });
-    await call("alice", "bob", "call-uac-bye-wait");
+    const uas = phones.callee("call-uas-bye", await phones.registered("bob"));
+    await phones.call("call-uac-bye-wait", "alice", "bob", 200);
     await uas.done;
     expect(callEvents.at(-1)).toMatchObject({ kind: "ended", reason: "callee-bye" });
   });
 
   it("a busy callee: 486 reaches the caller", async () => {
-    const port = await freeUdpPort();
-    await registerFrom("dave", port);
-    const uas = startSipp("call-uas-busy", { args: ["-i", "127.0.0.1", "-p", String(port)] });
-    await call("alice", "dave", "call-uac-busy");
+    const uas = phones.callee("call-uas-busy", await phones.registered("dave"));
+    await phones.call("call-uac-busy", "alice", "dave", 200);
     await uas.done;
   });
 
   it("forwarding always: a call to carol rings bob, with a Diversion header", async () => {
-    const port = await freeUdpPort();
-    await registerFrom("bob", port);
-    const uas = startSipp("call-uas", { args: ["-i", "127.0.0.1", "-p", String(port)] });
-    await call("alice", "carol");
+    const uas = phones.callee("call-uas", await phones.registered("bob"));
+    await phones.call("call-uac-auth", "alice", "carol", 200);
     await uas.done;
   });
 });

@@ -6,11 +6,11 @@
  * Run over the in-process bus and over the real NATS server.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Bus, InProcessBus, InProcessHub, NatsBus } from "@sip-platform/bus";
-import { runSipp } from "@sip-platform/fixtures/sipp";
+import { SippPhones } from "@sip-platform/fixtures/sipp";
 import { answerChallenge, parseChallenges } from "@sip-platform/sip";
 import type { ListenerOptions } from "@sip-platform/transport";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -99,15 +99,13 @@ describe.each([
   }
 
   async function aliceCalls(scenario: "call-uac-auth" | "call-uac-bye-wait"): Promise<void> {
-    const inf = join(dir, `alice-${Date.now()}.csv`);
-    await writeFile(inf, `SEQUENTIAL\nalice;${USERS.alice};${DOMAIN};bob\n`);
-    await runSipp(
-      scenario,
-      { host: "127.0.0.1", port: portOf(edgeA, "udp") },
-      {
-        args: ["-i", "127.0.0.1", "-inf", inf, "-au", "[field0]", "-ap", "[field1]", "-d", "300"],
-      },
+    const phones = new SippPhones(
+      () => ({ host: "127.0.0.1", port: portOf(edgeA, "udp") }),
+      DOMAIN,
+      USERS,
+      dir,
     );
+    await phones.call(scenario, "alice", "bob");
   }
 
   it("a call entering edge A reaches bob's TCP connection on edge B; alice's BYE follows", async () => {

@@ -4,11 +4,10 @@
  * error answers (404, 480, 483, 482), call forwarding (always, busy, no answer) and the call
  * records `GET /v1/calls` shows afterwards.
  */
-import { createSocket } from "node:dgram";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runSipp, type SippScenario, startSipp } from "@sip-platform/fixtures/sipp";
+import { SippPhones, type SippScenario } from "@sip-platform/fixtures/sipp";
 import { loopHash } from "@sip-platform/proxy-core";
 import { parseMessage, type SipRequest } from "@sip-platform/sip";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -34,48 +33,11 @@ let dir: string;
 
 const edge = () => ({ host: "127.0.0.1", port: platform.sip.udp });
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  await new Promise<void>((resolve) => s.bind(0, "127.0.0.1", resolve));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-/** Registers `user` from a fresh local port and returns it: a UAS started there is the binding. */
-async function registered(user: User): Promise<number> {
-  const port = await freeUdpPort();
-  await runSipp("register-auth", edge(), {
-    args: [
-      "-i",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "-s",
-      user,
-      "-au",
-      user,
-      "-ap",
-      USERS[user],
-      "-key",
-      "domain",
-      DOMAIN,
-    ],
-  });
-  return port;
-}
-
-function callee(scenario: SippScenario, port: number) {
-  return startSipp(scenario, { args: ["-i", "127.0.0.1", "-p", String(port)], timeoutS: 30 });
-}
-
-async function caller(scenario: SippScenario, from: User, to: string, pauseMs = 300): Promise<void> {
-  const inf = join(dir, `${from}-${to}-${Date.now()}.csv`);
-  await writeFile(inf, `SEQUENTIAL\n${from};${USERS[from]};${DOMAIN};${to}\n`);
-  await runSipp(scenario, edge(), {
-    args: ["-i", "127.0.0.1", "-inf", inf, "-au", "[field0]", "-ap", "[field1]", "-d", String(pauseMs)],
-  });
-}
+let phones: SippPhones;
+const registered = (user: User) => phones.registered(user);
+const callee = (scenario: SippScenario, port: number) => phones.callee(scenario, port);
+const caller = (scenario: SippScenario, from: User, to: string, pauseMs?: number) =>
+  phones.call(scenario, from, to, pauseMs);
 
 interface CallRecord {
   callId: string;
@@ -98,6 +60,7 @@ async function calls(): Promise<CallRecord[]> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "platform-calls-"));
   platform = await startPlatformProcess({ DIGEST_ALGORITHMS: "MD5" });
+  phones = new SippPhones(edge, DOMAIN, USERS, dir);
   await platform.addDomain(DOMAIN);
   for (const [user, password] of Object.entries(USERS)) {
     ids[user as User] = await platform.addSubscriber(user, DOMAIN, password);

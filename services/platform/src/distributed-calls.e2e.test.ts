@@ -6,12 +6,12 @@
  * to, and the admin API shows one call record per call.
  */
 import { randomBytes } from "node:crypto";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTestDatabase, type TestDatabase } from "@sip-platform/db/testing";
 import { TcpPhone } from "@sip-platform/edge-proxy/testing";
-import { runSipp } from "@sip-platform/fixtures/sipp";
+import { SippPhones } from "@sip-platform/fixtures/sipp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "./test/processes.js";
 import { ServiceProcesses } from "./test/services.js";
@@ -73,14 +73,11 @@ async function bobAtEdgeB(): Promise<TcpPhone> {
 }
 
 async function aliceCallsThroughEdgeA(scenario: "call-uac-auth" | "call-uac-bye-wait"): Promise<void> {
-  const inf = join(dir, `alice-${Date.now()}.csv`);
-  await writeFile(inf, `SEQUENTIAL\nalice;${USERS.alice};${DOMAIN};bob\n`);
-  await runSipp(
+  await new SippPhones(() => ({ host: "127.0.0.1", port: edges[0]!.udp }), DOMAIN, USERS, dir).call(
     scenario,
-    { host: "127.0.0.1", port: edges[0]!.udp },
-    {
-      args: ["-i", "127.0.0.1", "-inf", inf, "-au", "[field0]", "-ap", "[field1]", "-d", "500"],
-    },
+    "alice",
+    "bob",
+    500,
   );
 }
 
