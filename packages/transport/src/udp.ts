@@ -7,7 +7,10 @@ import { type Endpoint, type Flow, TransportError } from "./types.js";
 /** SIP over UDP (RFC 3261 §18): one socket that receives datagrams and sends from the same address and port. */
 export async function bindUdp(ctx: DriverContext, options: ListenerOptions): Promise<DatagramDriver> {
   const v6 = ipFamily(options.address) === 6;
-  const socket = createSocket({ type: v6 ? "udp6" : "udp4" });
+  const socket = createSocket({
+    type: v6 ? "udp6" : "udp4",
+    recvBufferSize: ctx.options.udpReceiveBufferBytes,
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once("error", reject);
     socket.bind({ address: options.address, port: options.port, exclusive: true }, () => {
