@@ -274,8 +274,10 @@ export const redirectReplySchema = object<RedirectReply>({
  * idempotent per `eventId`, so a redelivered event changes nothing.
  *
  * - `started`: an initial INVITE was proxied (from, to, at);
- * - `answered`: a 2xx to it was forwarded (status 200);
- * - `failed`: its final response was not 2xx (status: that response's, e.g. 486, 487 after CANCEL);
+ * - `answered`: a 2xx to it was forwarded (status 200); with `startedAt`, from and to it also
+ *   stands for the `started` event (what the edge sends: one durable publish per call less);
+ * - `failed`: its final response was not 2xx (status: that response's, e.g. 486, 487 after CANCEL),
+ *   also with `startedAt`, from and to;
  * - `ended`: a BYE in the dialog was proxied (`reason`: `caller-bye` or `callee-bye`).
  */
 export interface CallEvent {
@@ -291,6 +293,8 @@ export interface CallEvent {
   readonly status?: number;
   /** `caller-bye`, `callee-bye`, `cancelled`, `rejected`, `no-answer`, `unreachable`, … */
   readonly reason?: string;
+  /** On answered/failed: when the initial INVITE arrived (then no separate `started` is sent). */
+  readonly startedAt?: number;
 }
 
 export const callEventSchema = object<CallEvent>({
@@ -303,6 +307,7 @@ export const callEventSchema = object<CallEvent>({
   to: optional(text),
   status: optional(integer({ min: 100, max: 699 })),
   reason: optional(text),
+  startedAt: optional(epochMs),
 });
 
 // --- events --------------------------------------------------------------------------------------

@@ -48,6 +48,30 @@ describe("mergeCallEvent and deriveCallRecord", () => {
     });
   });
 
+  it("takes the start from an answer or failure that carries startedAt, in any order", () => {
+    const answeredWithStart = ev("answered", T + 3_000, {
+      status: 200,
+      startedAt: T,
+      from: "sip:alice@example.test",
+      to: "sip:bob@example.test",
+    });
+    for (const order of [
+      [answeredWithStart, bye],
+      [bye, answeredWithStart],
+    ]) {
+      const facts = applyAll(order);
+      expect(facts).toMatchObject({ startedAt: T, startKnown: true, from: "sip:alice@example.test" });
+      expect(deriveCallRecord(facts)).toMatchObject({
+        status: 200,
+        durationMs: 60_500,
+        endReason: "caller-bye",
+      });
+    }
+    const failed = applyAll([ev("failed", T + 900, { status: 486, reason: "busy", startedAt: T + 100 })]);
+    expect(failed).toMatchObject({ startedAt: T + 100, startKnown: true });
+    expect(deriveCallRecord(failed)).toMatchObject({ status: 486, endReason: "busy", durationMs: 0 });
+  });
+
   it("keeps the record open while the call lasts", () => {
     expect(deriveCallRecord(applyAll([started]))).toMatchObject({
       status: null,

@@ -32,6 +32,12 @@ export interface CallEventInput {
   readonly to?: string | undefined;
   readonly status?: number | undefined;
   readonly reason?: string | undefined;
+  /**
+   * On answered/failed: when the initial INVITE arrived. The edge reports the start with the final
+   * answer instead of in an event of its own (one durable publish less per call); it counts as a
+   * started event at that time with this event's from/to.
+   */
+  readonly startedAt?: number | undefined;
 }
 
 /** A call record as the API shows it. */
@@ -83,6 +89,8 @@ export function validateCallEvent(event: CallEventInput): CallEventInput {
     throw new InvalidInputError("kind", "must be started, answered, failed or ended");
   if (!Number.isSafeInteger(event.at) || event.at < 0)
     throw new InvalidInputError("at", "must be a non-negative integer (epoch ms)");
+  if (event.startedAt !== undefined && (!Number.isSafeInteger(event.startedAt) || event.startedAt < 0))
+    throw new InvalidInputError("startedAt", "must be a non-negative integer (epoch ms)");
   text("from", event.from, 8192, true);
   text("to", event.to, 8192, true);
   text("reason", event.reason, 256, true);
@@ -98,6 +106,10 @@ const min = (a: number | null, b: number): number => (a === null || b < a ? b : 
 
 /** The facts after one more event; `facts` undefined for a call not seen before. */
 export function mergeCallEvent(facts: CallFacts | undefined, event: CallEventInput): CallFacts {
+  if (event.kind !== "started" && event.startedAt !== undefined) {
+    const { startedAt, ...rest } = event;
+    return mergeCallEvent(mergeCallEvent(facts, { ...rest, kind: "started", at: startedAt }), rest);
+  }
   const f: CallFacts = facts ?? {
     startedAt: event.at,
     startKnown: false,

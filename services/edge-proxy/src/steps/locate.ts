@@ -176,37 +176,40 @@ export function locate(o: LocateOptions): Step {
         ? { noAnswer: { afterMs: noAnswer.afterSeconds * 1000, targets: () => noAnswerTargets } }
         : {}),
     };
-    if (isCall) {
-      o.events.emit({
-        callId: request.callId() ?? "",
-        kind: "started",
-        from: request.from().uri,
-        to: request.to().uri,
-      });
-    }
     return { kind: "proxy", targets, hooks: full };
   };
 }
 
-/** Call events from the response context: answered on the first 2xx, failed on a final non-2xx. */
+/**
+ * Call events from the response context: answered on the first 2xx, failed on a final non-2xx,
+ * each also carrying the start (when the INVITE arrived, from, to), so a call costs two durable
+ * publishes (this one and the BYE's), not three.
+ */
 function callHooks(ctx: RequestContext, events: CallEvents | undefined): ForwardHooks {
   if (events === undefined) return {};
-  const callId = ctx.request.callId() ?? "";
+  const { request } = ctx;
+  const start = {
+    callId: request.callId() ?? "",
+    startedAt: ctx.receivedAt,
+    from: request.from().uri,
+    to: request.to().uri,
+  };
   let final = false;
   return {
     onUpstream(res: SipResponse) {
       if (final || res.status < 200) return;
       final = true;
-      if (res.status < 300) events.emit({ callId, kind: "answered", status: res.status });
-      else
-        events.emit({
-          callId,
-          kind: "failed",
-          status: res.status,
-          reason: res.status === 487 ? "cancelled" : res.status === 408 ? "no-answer" : "rejected",
-        });
+      if (res.status < 300) events.emit({ ...start, kind: "answered", status: res.status });
+      else events.emit({ ...start, kind: "failed", status: res.status, reason: failureReason(res.status) });
     },
   };
+}
+
+function failureReason(status: number): string {
+  if (status === 487) return "cancelled"; // RFC 3261 §9.1: the CANCELled INVITE's answer
+  if (status === 408) return "no-answer";
+  if (status === 486 || status === 600) return "busy";
+  return "rejected";
 }
 
 /** `sip:user@domain` when `uri` names a user of a local domain. */
