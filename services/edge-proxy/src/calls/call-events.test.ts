@@ -60,4 +60,20 @@ describe("busCallEvents", () => {
     await until(() => lines.length > 0);
     expect(lines[0]).toMatchObject({ msg: "call event not published", callId: "c2", kind: "ended" });
   });
+
+  it("reports lost events once, then at most once a minute with a count", async () => {
+    const { log, lines } = recordingLog();
+    let t = 1_000_000;
+    const sink = busCallEvents(bus, "edge-a", log, () => t);
+    await bus.close();
+    const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 5; i++) sink.emit({ callId: `c${i}`, kind: "ended", reason: "caller-bye" });
+    for (let i = 0; i < 10; i++) await settle();
+    expect(lines).toHaveLength(1);
+    t += 60_000;
+    sink.emit({ callId: "c9", kind: "ended", reason: "caller-bye" });
+    for (let i = 0; i < 10; i++) await settle();
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatchObject({ msg: "call events not published", lost: 5 });
+  });
 });
