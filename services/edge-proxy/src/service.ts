@@ -22,6 +22,7 @@ import { busCallEvents, type CallEvents } from "./calls/call-events.js";
 import { ClusterTransport, EDGE_VIA_PARAM, isRemoteFlow } from "./calls/cluster.js";
 import { Directory } from "./calls/directory.js";
 import { FlowTokens } from "./calls/flow-token.js";
+import { Locations } from "./calls/locations.js";
 import { RecordRoutes } from "./calls/record-route.js";
 import { LocalDomains, type LocalDomainsOptions } from "./domains.js";
 import { newEdgeId } from "./edge-id.js";
@@ -131,6 +132,7 @@ export async function startEdgeProxy(deps: EdgeProxyDeps): Promise<EdgeProxy> {
   let domains: LocalDomains | undefined;
   let watcher: EdgeWatcher | undefined;
   let directory: Directory | undefined;
+  let locations: Locations | undefined;
   let transport: ClusterTransport | undefined;
   try {
     watcher = await EdgeWatcher.start({
@@ -160,6 +162,7 @@ export async function startEdgeProxy(deps: EdgeProxyDeps): Promise<EdgeProxy> {
     const self = new SelfAddresses(deps.advertisedHost, listeners);
     domains = await LocalDomains.start({ bus: deps.bus, log, ...deps.domains });
     directory = await Directory.start({ bus: deps.bus });
+    locations = await Locations.start({ bus: deps.bus });
     const tokens = new FlowTokens(deps.clusterSecret);
     const recordRoutes = new RecordRoutes({
       tokens,
@@ -195,6 +198,7 @@ export async function startEdgeProxy(deps: EdgeProxyDeps): Promise<EdgeProxy> {
       locate({
         bus: deps.bus,
         directory,
+        locations,
         domains,
         edgeId,
         listeners,
@@ -304,6 +308,7 @@ export async function startEdgeProxy(deps: EdgeProxyDeps): Promise<EdgeProxy> {
     const started = domains;
     const startedWatcher = watcher;
     const startedDirectory = directory;
+    const startedLocations = locations;
     let closing: Promise<void> | undefined;
     return {
       edgeId,
@@ -314,6 +319,7 @@ export async function startEdgeProxy(deps: EdgeProxyDeps): Promise<EdgeProxy> {
           presence.stop();
           await started.stop();
           await startedDirectory.stop();
+          await startedLocations.stop();
           await startedWatcher.stop();
           layer.close();
           await cluster.close();
@@ -325,6 +331,7 @@ export async function startEdgeProxy(deps: EdgeProxyDeps): Promise<EdgeProxy> {
   } catch (err) {
     await domains?.stop();
     await directory?.stop();
+    await locations?.stop();
     await watcher?.stop();
     if (transport !== undefined) await transport.close();
     else await local.close();

@@ -6,6 +6,7 @@ import type { Listener } from "@sip-platform/transport";
 import type { CallEvents } from "../calls/call-events.js";
 import { destinationOfBinding, targetOfUri } from "../calls/destinations.js";
 import type { Directory } from "../calls/directory.js";
+import type { Locations } from "../calls/locations.js";
 import type { RecordRoutes } from "../calls/record-route.js";
 import { type RequestContext, reply, type Step, unavailable, type Verdict } from "../pipeline/types.js";
 import type { DomainView } from "./options.js";
@@ -13,6 +14,8 @@ import type { DomainView } from "./options.js";
 export interface LocateOptions {
   readonly bus: Bus;
   readonly directory: Pick<Directory, "lookup">;
+  /** The bindings (cached); asked of the location service over `bus` directly when not given. */
+  readonly locations?: Pick<Locations, "lookup">;
   readonly domains: DomainView;
   readonly edgeId: string;
   readonly listeners: readonly Listener[];
@@ -53,11 +56,10 @@ export function locate(o: LocateOptions): Step {
   const maxHops = o.maxForwardingHops ?? 5;
 
   async function bindingTargets(aor: string, ctx: RequestContext, headers: string[]): Promise<ProxyTarget[]> {
-    const { bindings } = await o.bus.request(
-      requests.locationLookup,
-      { aor },
-      { timeoutMs: o.lookupTimeoutMs ?? 2_000 },
-    );
+    const bindings = o.locations
+      ? await o.locations.lookup(aor)
+      : (await o.bus.request(requests.locationLookup, { aor }, { timeoutMs: o.lookupTimeoutMs ?? 2_000 }))
+          .bindings;
     const out: ProxyTarget[] = [];
     const fromTag = ctx.request.fromTag() ?? "";
     for (const b of bindings) {

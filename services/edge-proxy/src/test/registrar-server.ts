@@ -3,7 +3,7 @@
  * memory binding store and in-memory credentials, served the way the registrar service serves it.
  */
 import { MemoryBindingStore } from "@sip-platform/bindings";
-import { type Bus, type BusSubscription, type ForwardingRules, requests } from "@sip-platform/bus";
+import { type Bus, type BusSubscription, events, type ForwardingRules, requests } from "@sip-platform/bus";
 import { type CredentialsSource, REGISTRAR_DEFAULTS, Registrar } from "@sip-platform/registrar";
 import { computeHa1, type DigestHash, parseMessage, type SipRequest } from "@sip-platform/sip";
 
@@ -51,6 +51,9 @@ export async function serveTestRegistrar(
         received: { protocol: flow.protocol, address: flow.remote.address, port: flow.remote.port },
         ...(flow.connectionId !== "" ? { flow: { edgeId, connectionId: flow.connectionId } } : {}),
       });
+      // As the registrar service does: edges drop what they cached of this AoR.
+      if (res.status === 200 && req.hasHeader("Contact"))
+        bus.publish(events.bindingChanged, { aor: req.to().uri, count: res.headerLines("Contact").length });
       return { message: res.toBuffer() };
     }),
     await bus.serve(requests.domains, { queue: "registrar" }, () => ({ domains: [...options.domains] })),
