@@ -1,7 +1,8 @@
 /**
  * `pnpm bench`: runs every benchmark, each in its own Node process (so one's JIT and heap do not
- * colour the other's), and prints one table, then the registration benchmark's own table. A missing
- * tool is a "SKIPPED" row, not a failure; a benchmark that crashes makes the exit code 1.
+ * colour the other's), and prints one table, then the registration and calls benchmarks' own tables
+ * (and the calls benchmark's CPU profile of our edge). A missing tool is a "SKIPPED" row, not a
+ * failure; a benchmark that crashes makes the exit code 1.
  *
  *   node bench/run.mjs            (after `pnpm build`; `pnpm bench` does both)
  *   BENCH_QUICK=1 node bench/run.mjs   short rounds, for a smoke test
@@ -16,13 +17,21 @@ import { fileURLToPath } from "node:url";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
-/** @type {Array<{ name: string, args: string[], table?: "register" }>} */
+/** @type {Array<{ name: string, args: string[], table?: "register" | "calls" }>} */
 const BENCHES = [
   { name: "parser", args: ["--expose-gc", join(HERE, "parser.bench.ts"), "--json"] },
   { name: "udp-forward", args: [join(HERE, "udp-forward", "run.ts"), "--json"] },
   // Printed as a table of its own after the one above (different columns: rates, CPU, latency).
   { name: "register", args: [join(HERE, "register", "run.ts"), "--json"], table: "register" },
+  // Its own table too (calls/s, setup latency), then the CPU profile of our edge under a fixed load.
+  { name: "calls", args: [join(HERE, "calls", "run.ts"), "--json"], table: "calls" },
 ];
+
+/** The benchmarks printed as tables of their own, in this order. */
+const OWN_TABLES = {
+  register: "registrations with digest auth (SIPp, one edge + one registrar vs Kamailio)",
+  calls: "calls with digest auth (SIPp, edge + registrar + location vs Kamailio tm/rr/auth_db)",
+};
 
 /**
  * Runs one benchmark; resolves to its JSON report (the last stdout line) or an error text.
@@ -69,22 +78,28 @@ async function main() {
   /** @type {import("./lib/table.ts").TableRow[]} */
   const rows = [];
   const notes = [];
-  /** @type {import("./lib/table.ts").TableRow[]} */
-  const registerRows = [];
-  const registerNotes = [];
-  let registerHeader = ["benchmark", "ours", "ours cpu", "comparison", "cmp cpu", "ratio", "target / note"];
+  /** @type {Record<string, { rows: import("./lib/table.ts").TableRow[], notes: string[], header: string[], extra: string[] }>} */
+  const own = {};
   let failed = false;
   for (const bench of BENCHES) {
     process.stderr.write(`\n== ${bench.name}\n`);
     const r = await runBench(bench);
-    if (bench.table === "register") {
+    if (bench.table) {
+      const t = own[bench.table] ?? {
+        rows: [],
+        notes: [],
+        header: ["benchmark", "ours", "ours cpu", "comparison", "cmp cpu", "ratio", "target / note"],
+        extra: [],
+      };
+      own[bench.table] = t;
       if (r.ok) {
-        registerRows.push(...r.report.rows);
-        if (r.report.note) registerNotes.push(r.report.note);
-        if (r.report.header) registerHeader = r.report.header;
+        t.rows.push(...r.report.rows);
+        if (r.report.note) t.notes.push(r.report.note);
+        if (r.report.header) t.header = r.report.header;
+        if (r.report.calls?.profile?.summary) t.extra.push(r.report.calls.profile.summary);
       } else {
         failed = true;
-        registerRows.push({ name: bench.name, ours: "", comparison: `FAILED: ${r.error}` });
+        t.rows.push({ name: bench.name, ours: "", comparison: `FAILED: ${r.error}` });
       }
       continue;
     }
@@ -111,10 +126,12 @@ async function main() {
   process.stdout.write(`\n${renderTable(title, rows)}\n`);
   for (const n of notes) process.stdout.write(`${n}\n`);
   process.stdout.write("ratio = ours / comparison (higher is better for ours).\n");
-  if (registerRows.length > 0) {
-    const regTitle = "registrations with digest auth (SIPp, one edge + one registrar vs Kamailio)";
-    process.stdout.write(`\n${renderTable(regTitle, registerRows, registerHeader)}\n`);
-    for (const n of registerNotes) process.stdout.write(`${n}\n`);
+  for (const [key, ownTitle] of Object.entries(OWN_TABLES)) {
+    const t = own[key];
+    if (!t || t.rows.length === 0) continue;
+    process.stdout.write(`\n${renderTable(ownTitle, t.rows, t.header)}\n`);
+    for (const n of t.notes) process.stdout.write(`${n}\n`);
+    for (const x of t.extra) process.stdout.write(`\n${x}\n`);
   }
   return failed ? 1 : 0;
 }
