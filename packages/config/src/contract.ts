@@ -51,6 +51,18 @@ export const NATS_URL = field.url({
   protocols: ["nats:", "tls:", "ws:", "wss:"],
   describe: "NATS server; unset means the in-process bus",
 });
+/**
+ * Not in the contract: the first subject tokens of everything the services say on NATS (and the
+ * JetStream stream name), so deployments, or test runs, can share one NATS server without sharing
+ * queue groups.
+ */
+export const NATS_SUBJECT_PREFIX = field.string({
+  default: "sip",
+  maxLength: 64,
+  pattern: /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/,
+  patternExpected: "dot-separated tokens of letters, digits, _ or -",
+  describe: "subject prefix on NATS (all services of a deployment must agree)",
+});
 export const REDIS_URL = field.url({
   default: undefined,
   protocols: ["redis:", "rediss:"],

@@ -18,6 +18,7 @@ import {
   DATABASE_URL,
   field,
   LOG_LEVEL,
+  NATS_SUBJECT_PREFIX,
   NATS_URL,
   parseConfig,
   REDIS_URL,
@@ -31,7 +32,16 @@ import { startAdminApi } from "./service.js";
 /** Not in the contract's table: the address the admin API binds (the contract fixes only its port). */
 const ADMIN_LISTEN = field.ip({ default: "0.0.0.0", describe: "address the admin API binds" });
 
-const SCHEMA = { ADMIN_LISTEN, ADMIN_PORT, ADMIN_TOKEN, DATABASE_URL, REDIS_URL, NATS_URL, LOG_LEVEL };
+const SCHEMA = {
+  ADMIN_LISTEN,
+  ADMIN_PORT,
+  ADMIN_TOKEN,
+  DATABASE_URL,
+  REDIS_URL,
+  NATS_URL,
+  NATS_SUBJECT_PREFIX,
+  LOG_LEVEL,
+};
 
 /** Closing everything may not take longer than this; then the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -78,6 +88,7 @@ async function main(): Promise<void> {
 
     const bus = await openBus({
       natsUrl: config.NATS_URL,
+      prefix: config.NATS_SUBJECT_PREFIX,
       name: `admin-api-${process.pid}`,
       onStatus: (status) => log.info({ bus: status.type }, "bus status"),
       onError: (fault) => log.warn({ bus: fault.kind, subject: fault.subject }, "bus fault"),

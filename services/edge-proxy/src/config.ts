@@ -7,6 +7,7 @@ import {
   canonicalIp,
   DIGEST_ALGORITHMS,
   LOG_LEVEL,
+  NATS_SUBJECT_PREFIX,
   NATS_URL,
   parseConfig,
   REDIRECT_PORT,
@@ -38,6 +39,7 @@ export const EDGE_SCHEMA = Object.freeze({
   SIP_ADVERTISED_HOST,
   REDIRECT_PORT,
   NATS_URL: required(NATS_URL),
+  NATS_SUBJECT_PREFIX,
   /** Record-Route tokens and 407 nonces must verify on every edge, so the key is shared. */
   CLUSTER_SECRET: required(CLUSTER_SECRET),
   DIGEST_ALGORITHMS,

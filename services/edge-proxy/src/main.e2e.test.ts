@@ -34,7 +34,8 @@ beforeAll(async () => {
   if (!existsSync(MAIN))
     throw new Error(`${MAIN} is missing: build first (pnpm exec tsc -b services/edge-proxy)`);
   edge = spawn(process.execPath, [MAIN], {
-    env: { ...baseEnv, NATS_URL },
+    // A subject prefix of its own: other test files' services on this NATS server are not its cluster.
+    env: { ...baseEnv, NATS_URL, NATS_SUBJECT_PREFIX: `t${process.pid}e2e` },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines = createInterface({ input: edge.stdout! });

@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   const edgeId = newEdgeId();
   const bus: Bus = await openBus({
     natsUrl: config.NATS_URL,
+    prefix: config.NATS_SUBJECT_PREFIX,
     name: edgeId,
     onStatus: (s) => log.info({ bus: s.type }, "bus status"),
     onError: (f) => log.warn({ kind: f.kind, subject: f.subject, err: f.error }, "bus fault"),

@@ -4,6 +4,7 @@ import { openBus } from "@sip-platform/bus";
 import {
   configOrExit,
   LOG_LEVEL,
+  NATS_SUBJECT_PREFIX,
   NATS_URL,
   parseConfig,
   REDIS_URL,
@@ -14,7 +15,12 @@ import { pino } from "pino";
 import { startLocation } from "./service.js";
 
 /** A location instance on its own: NATS and Redis are required; several may run at once. */
-const SCHEMA = { NATS_URL: required(NATS_URL), REDIS_URL: required(REDIS_URL), LOG_LEVEL };
+const SCHEMA = {
+  NATS_URL: required(NATS_URL),
+  NATS_SUBJECT_PREFIX,
+  REDIS_URL: required(REDIS_URL),
+  LOG_LEVEL,
+};
 
 async function main(): Promise<void> {
   const config = configOrExit("location", () => parseConfig(SCHEMA, process.env));
@@ -23,6 +29,7 @@ async function main(): Promise<void> {
   const bindings = openBindingStore({ redisUrl: config.REDIS_URL });
   const bus = await openBus({
     natsUrl: config.NATS_URL,
+    prefix: config.NATS_SUBJECT_PREFIX,
     name: `location-${process.pid}`,
     onStatus: (s) => log.info({ bus: s.type }, "bus status"),
     onError: (f) => log.warn({ kind: f.kind, subject: f.subject, err: f.error }, "bus fault"),

@@ -48,6 +48,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
 
     const bus: Bus = await openBus({
       ...(config.NATS_URL ? { natsUrl: config.NATS_URL } : {}),
+      prefix: config.NATS_SUBJECT_PREFIX,
       name: `platform-${process.pid}`,
       onStatus: (s) => log.info({ bus: s.type }, "bus status"),
       onError: (f) => log.warn({ kind: f.kind, subject: f.subject, err: f.error }, "bus fault"),

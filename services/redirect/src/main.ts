@@ -12,6 +12,7 @@ async function main(): Promise<void> {
   log.info({ config: redact(config) }, "starting");
   const bus = await openBus({
     natsUrl: config.NATS_URL,
+    prefix: config.NATS_SUBJECT_PREFIX,
     name: `redirect-${process.pid}`,
     onStatus: (s) => log.info({ bus: s.type }, "bus status"),
     onError: (f) => log.warn({ kind: f.kind, subject: f.subject, err: f.error }, "bus fault"),

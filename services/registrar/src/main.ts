@@ -7,6 +7,7 @@ import {
   DATABASE_URL,
   DIGEST_ALGORITHMS,
   LOG_LEVEL,
+  NATS_SUBJECT_PREFIX,
   NATS_URL,
   parseConfig,
   REDIS_URL,
@@ -22,6 +23,7 @@ import { startRegistrar } from "./service.js";
 /** A registrar instance on its own: NATS, Redis and Postgres are required; several may run at once. */
 const SCHEMA = {
   NATS_URL: required(NATS_URL),
+  NATS_SUBJECT_PREFIX,
   REDIS_URL: required(REDIS_URL),
   DATABASE_URL,
   CLUSTER_SECRET: required(CLUSTER_SECRET),
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
   const bindings = openBindingStore({ redisUrl: config.REDIS_URL });
   const bus = await openBus({
     natsUrl: config.NATS_URL,
+    prefix: config.NATS_SUBJECT_PREFIX,
     name: `registrar-${process.pid}`,
     onStatus: (s) => log.info({ bus: s.type }, "bus status"),
     onError: (f) => log.warn({ kind: f.kind, subject: f.subject, err: f.error }, "bus fault"),
