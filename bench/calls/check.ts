@@ -23,29 +23,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freeUdpPort, hasCommand, LOOPBACK, onExitSync, tcpReachable } from "../lib/procs.ts";
 import {
+  backingFromEnv,
   deleteRedisKeys,
   deleteRedisKeysSync,
+  EDGE_MAIN,
+  PLATFORM_MAIN,
   provisionSubscribers,
   psql,
   type Subscriber,
   startNats,
 } from "../lib/services.ts";
-import { sippVersion, startSipp } from "../lib/sipp.ts";
-import { freshDir, scenario, startUas, unexpectedIn } from "./flows.ts";
-import {
-  type CallTarget,
-  EDGE_MAIN,
-  kamailioProblem,
-  PLATFORM_MAIN,
-  startKamailio,
-  startOurs,
-  startPlatform,
-} from "./targets.ts";
+import { freshDir, sippVersion, startSipp } from "../lib/sipp.ts";
+import { scenario, startUas, unexpectedIn } from "./flows.ts";
+import { type CallTarget, kamailioProblem, startKamailio, startOurs, startPlatform } from "./targets.ts";
 
 const env = process.env;
-const PG_BASE = (env.CALL_BENCH_PG ?? "postgres://postgres@127.0.0.1:5432").replace(/\/+$/, "");
-const REDIS_BASE = (env.CALL_BENCH_REDIS ?? "redis://127.0.0.1:6379").replace(/\/+$/, "");
-const REDIS_DB = Number(env.CALL_BENCH_REDIS_DB ?? 15);
+const { pgBase: PG_BASE, redisBase: REDIS_BASE, redisDb: REDIS_DB } = backingFromEnv("CALL_BENCH");
 
 /** UAC scenario, UAS scenario, what the pair shows. */
 export const PAIRS: ReadonlyArray<readonly [string, string, string]> = [

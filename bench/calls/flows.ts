@@ -4,24 +4,17 @@
  * summarised for error messages ("got 501 Not Implemented where 407 was expected").
  */
 
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LOOPBACK } from "../lib/procs.ts";
-import { type SippProcess, startSipp } from "../lib/sipp.ts";
+import { freshDir, type SippProcess, startSipp } from "../lib/sipp.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const FIXTURES = join(HERE, "..", "..", "packages", "fixtures", "sipp");
 export const REGISTER_CALLEES = join(HERE, "register-callees.xml");
 
 export const scenario = (name: string): string => join(FIXTURES, `${name}.xml`);
-
-/** A fresh directory for one SIPp run's files. */
-export function freshDir(dir: string): string {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
 
 /**
  * The status lines and request lines SIPp found unexpected (from its -trace_err log in `dir`), and

@@ -28,38 +28,39 @@
  */
 
 import { randomBytes } from "node:crypto";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { kamailioVersion } from "../lib/kamailio.ts";
+import { cpuSeconds, freeUdpPort, LOOPBACK, machineBusySeconds } from "../lib/procs.ts";
 import {
-  cpuSeconds,
-  freeUdpPort,
-  hasCommand,
-  LOOPBACK,
-  machineBusySeconds,
-  onExitSync,
-  tcpReachable,
-} from "../lib/procs.ts";
+  cpuText,
+  found,
+  type Limits,
+  ms,
+  pct,
+  type RampSettings,
+  type RampStep,
+  rampAll,
+  rateText,
+  ratioVerdict,
+  uncleanText,
+} from "../lib/ramp.ts";
 import {
+  backingFromEnv,
   DB_DIST,
-  deleteRedisKeys,
-  deleteRedisKeysSync,
-  provisionSubscribers,
-  psql,
-  type Subscriber,
+  EDGE_MAIN,
+  LOCATION_MAIN,
+  REGISTRAR_MAIN,
+  scratch,
+  servicesProblem,
   startNats,
 } from "../lib/services.ts";
 import {
+  describeOutcome,
   failureCauses,
-  percentile,
+  freshDir,
+  type Latency,
+  latency,
   readResponseTimes,
   readSippStat,
   type SippProcess,
@@ -67,21 +68,11 @@ import {
   sippVersion,
   startSipp,
 } from "../lib/sipp.ts";
-import { formatRate, renderTable, type TableRow } from "../lib/table.ts";
+import { formatRate, printComparison, type TableRow } from "../lib/table.ts";
 import { udpDrops } from "../lib/udp.ts";
 import { renderSummary, summarize } from "../register/profile-summary.ts";
-import { freshDir, registerAll, scenario, startUas, unexpectedIn } from "./flows.ts";
-import {
-  type CallTarget,
-  EDGE_MAIN,
-  kamailioProblem,
-  kamailioVersion,
-  LOCATION_MAIN,
-  type NodeArgs,
-  REGISTRAR_MAIN,
-  startKamailio,
-  startOurs,
-} from "./targets.ts";
+import { registerAll, scenario, startUas, unexpectedIn } from "./flows.ts";
+import { type CallTarget, kamailioProblem, type NodeArgs, startKamailio, startOurs } from "./targets.ts";
 
 const env = process.env;
 const QUICK = env.BENCH_QUICK === "1";
@@ -99,10 +90,8 @@ const PROFILE_RATE = Number(env.CALL_BENCH_PROFILE_RATE ?? 100);
 const PROFILE_DIR = env.CALL_BENCH_PROFILE_DIR;
 /** Keep the temporary directory (every step's SIPp files, the services' last output) for a post-mortem. */
 const KEEP = env.CALL_BENCH_KEEP === "1";
-const PG_BASE = (env.CALL_BENCH_PG ?? "postgres://postgres@127.0.0.1:5432").replace(/\/+$/, "");
-const REDIS_BASE = (env.CALL_BENCH_REDIS ?? "redis://127.0.0.1:6379").replace(/\/+$/, "");
-const REDIS_DB = Number(env.CALL_BENCH_REDIS_DB ?? 15);
-const NATS_FORCED = env.CALL_BENCH_NATS_URL;
+const BACKING = backingFromEnv("CALL_BENCH");
+const { pgBase: PG_BASE, redisBase: REDIS_BASE, redisDb: REDIS_DB, natsForced: NATS_FORCED } = BACKING;
 const KAMAILIO_MEM = env.CALL_BENCH_KAMAILIO_MEM ?? "tlsf";
 const KAMAILIO_CHILDREN = Number(env.CALL_BENCH_KAMAILIO_CHILDREN ?? 1);
 /** Callees are registered at this rate before the ramp (well below either registrar's limit). */
@@ -118,15 +107,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 // ---- report types --------------------------------------------------------------------------------
 
-export interface Latency {
-  readonly count: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-}
-
-export interface Step {
-  readonly rate: number;
+/** sippCpu is the UAC's and the UAS's; harnessBound counts either SIPp at ≥85% of a core. */
+export interface Step extends RampStep {
   readonly calls: number;
   readonly seconds: number;
   readonly successful: number;
@@ -144,27 +126,14 @@ export interface Step {
   readonly setup: Latency;
   /** Authenticated INVITE sent → 200 received, ms. */
   readonly invite: Latency;
-  readonly clean: boolean;
-  /** Share of one core per component during the step ("edge", "registrar", "kamailio", "pg"…). */
-  readonly cpu: Record<string, number>;
-  readonly sipCpu: number;
-  /** UAC + UAS SIPp, share of one core. */
-  readonly sippCpu: number;
-  readonly otherLoad: number;
-  /** SIPp could not keep its schedule (watchdog, or ≥85% of a core for either SIPp). */
-  readonly harnessBound: boolean;
   /** What went wrong, from SIPp's error log, when the step was not clean. */
   readonly why: string;
 }
 
-export interface TargetReport {
+export interface TargetReport extends Limits<Step> {
   readonly name: "ours" | "kamailio";
   readonly label: string;
   readonly steps: Step[];
-  readonly best: Step | undefined;
-  readonly firstUnclean: Step | undefined;
-  readonly ceiling: boolean;
-  readonly harnessLimit: Step | undefined;
 }
 
 export interface CallsReport {
@@ -174,17 +143,7 @@ export interface CallsReport {
   readonly kamailio: string | undefined;
   /** "SKIPPED: …" per target that could not run (the other's figures are still reported). */
   readonly skipped: Array<{ target: "all" | "ours" | "kamailio"; reason: string }>;
-  readonly settings: {
-    users: number;
-    stepSeconds: number;
-    rates: number[];
-    refine: number;
-    holdMs: number;
-    nats: string;
-    redisDb: number;
-    kamailioChildren: number;
-    kamailioMem: string;
-  };
+  readonly settings: RampSettings & { holdMs: number };
   readonly targets: TargetReport[];
   readonly profile: { rate: number; seconds: number; summary: string; file?: string } | undefined;
 }
@@ -319,15 +278,6 @@ async function uasIdle(p: Prepared, ms: number): Promise<boolean> {
   }
 }
 
-const latency = (sorted: readonly number[]): Latency => ({
-  count: sorted.length,
-  p50: percentile(sorted, 0.5),
-  p99: percentile(sorted, 0.99),
-  max: sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN,
-});
-
-const pct = (x: number): string => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : "-");
-
 async function runStep(p: Prepared, rate: number, seconds = STEP_SECONDS): Promise<Step> {
   if (!(await uasIdle(p, 45_000))) log(`  ${p.target.name}: the UAS still has calls open after 45 s`);
   const components = p.target.components();
@@ -429,90 +379,16 @@ async function runStep(p: Prepared, rate: number, seconds = STEP_SECONDS): Promi
 }
 
 function describe(s: Step): string {
-  const parts = [`${s.successful}/${s.calls} ok`];
-  if (s.failed) {
-    const why = Object.entries(s.failures)
-      .map(([k, n]) => `${k.replace(/^Failed/, "")} ${n}`)
-      .join(", ");
-    parts.push(`${s.failed} failed${why ? ` (${why})` : ""}`);
-  }
-  if (s.retransmissions) parts.push(`${s.retransmissions} retrans`);
-  if (s.uasRetransmissions) parts.push(`${s.uasRetransmissions} uas retrans`);
-  if (s.uasFailed) parts.push(`${s.uasFailed} uas failed`);
-  if (s.stray) parts.push(`${s.stray} stray`);
   const d = s.drops;
-  if (d.proxy + d.uac + d.uas > 0) parts.push(`drops proxy ${d.proxy} uac ${d.uac} uas ${d.uas}`);
-  return parts.join(", ");
-}
-
-// ---- the ramp (as in bench/register) -------------------------------------------------------------
-
-interface Ramp {
-  readonly p: Prepared;
-  readonly steps: Step[];
-  next: number;
-  refinements: number;
-  best: Step | undefined;
-  firstUnclean: Step | undefined;
-  ceiling: boolean;
-  harnessLimit: Step | undefined;
-  done: boolean;
-}
-
-function nextRate(r: Ramp): number | undefined {
-  const limits = [r.firstUnclean, r.harnessLimit].filter((x) => x !== undefined).map((x) => x.rate);
-  if (limits.length === 0) {
-    if (r.next < RATES.length) return RATES[r.next++];
-    r.ceiling = true;
-    return undefined;
-  }
-  if (r.best === undefined || r.refinements >= REFINE) return undefined;
-  const lo = r.best.rate;
-  const hi = Math.min(...limits);
-  const mid = Math.round((lo + hi) / 2 / 5) * 5;
-  if (mid <= lo * 1.05 || mid >= hi * 0.95) return undefined;
-  r.refinements++;
-  return mid;
-}
-
-async function rampAll(prepared: readonly Prepared[]): Promise<Ramp[]> {
-  const ramps: Ramp[] = prepared.map((p) => ({
-    p,
-    steps: [],
-    next: 0,
-    refinements: 0,
-    best: undefined,
-    firstUnclean: undefined,
-    ceiling: false,
-    harnessLimit: undefined,
-    done: false,
-  }));
-  for (let round = 0; round < RATES.length + REFINE + 1 && ramps.some((r) => !r.done); round++) {
-    for (const r of ramps) {
-      if (r.done) continue;
-      const rate = nextRate(r);
-      if (rate === undefined) {
-        r.done = true;
-        continue;
-      }
-      let step = await runStep(r.p, rate);
-      r.steps.push(step);
-      if (!step.clean) {
-        await sleep(2000);
-        step = await runStep(r.p, rate);
-        r.steps.push(step);
-      }
-      if (step.clean) {
-        if (r.best === undefined || step.rate > r.best.rate) r.best = step;
-      } else if (step.harnessBound) {
-        if (r.harnessLimit === undefined || step.rate < r.harnessLimit.rate) r.harnessLimit = step;
-      } else if (r.firstUnclean === undefined || step.rate < r.firstUnclean.rate) r.firstUnclean = step;
-      // A step that failed below the rates already known clean ends the ramp (nothing to refine).
-      if (!step.clean && r.best === undefined) r.done = true;
-      await sleep(1000);
-    }
-  }
-  return ramps;
+  const outcome = describeOutcome(s.successful, s.calls, s.failed, s.failures, [
+    [s.retransmissions, "retrans"],
+    [s.uasRetransmissions, "uas retrans"],
+    [s.uasFailed, "uas failed"],
+    [s.stray, "stray"],
+  ]);
+  return d.proxy + d.uac + d.uas > 0
+    ? `${outcome}, drops proxy ${d.proxy} uac ${d.uac} uas ${d.uas}`
+    : outcome;
 }
 
 // ---- profile -------------------------------------------------------------------------------------
@@ -584,58 +460,26 @@ function skippedReport(reason: string, sipp?: string): CallsReport {
 async function bench(): Promise<CallsReport> {
   const sipp = sippVersion();
   if (!sipp) return skippedReport("sipp not installed");
-  if (!hasCommand("psql", ["--version"])) return skippedReport("psql not installed", sipp);
-  for (const f of [EDGE_MAIN, REGISTRAR_MAIN, LOCATION_MAIN, DB_DIST])
-    if (!existsSync(f)) return skippedReport(`${f} missing: run \`pnpm build\` first`, sipp);
-  const pgUrl = new URL(PG_BASE);
-  if (!(await tcpReachable(pgUrl.hostname, Number(pgUrl.port || 5432))))
-    return skippedReport(`PostgreSQL not reachable at ${pgUrl.host}`, sipp);
-  const redisUrl = new URL(REDIS_BASE);
-  if (!(await tcpReachable(redisUrl.hostname, Number(redisUrl.port || 6379))))
-    return skippedReport(`Redis not reachable at ${redisUrl.host}`, sipp);
-  if (NATS_FORCED) {
-    const u = new URL(NATS_FORCED);
-    if (!(await tcpReachable(u.hostname, Number(u.port || 4222))))
-      return skippedReport(`NATS not reachable at ${u.host}`, sipp);
-  } else if (!hasCommand("nats-server", ["--version"]))
-    return skippedReport("nats-server not installed (or set CALL_BENCH_NATS_URL)", sipp);
+  const problem = await servicesProblem(BACKING, [EDGE_MAIN, REGISTRAR_MAIN, LOCATION_MAIN, DB_DIST]);
+  if (problem) return skippedReport(problem, sipp);
 
   const skipped: CallsReport["skipped"] = [];
-  const suffix = randomBytes(5).toString("hex");
-  const dbName = `bench_calls_${suffix}`;
-  const domain = `calls-${suffix}.test`;
-  workDir = mkdtempSync(join(tmpdir(), "bench-calls-"));
-  let dbCreated = false;
-  let dbDropped = false;
-  const dropDb = (): void => {
-    if (!dbCreated || dbDropped) return;
-    dbDropped = true;
-    const r = psql(PG_BASE, "postgres", `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    if (!r.ok) log(`could not drop database ${dbName}: ${r.out.trim()}`);
-  };
-  let removed = false;
-  const removeWorkDir = (): void => {
-    if (removed) return;
-    removed = true;
-    if (KEEP) log(`calls: SIPp files and the services' last output kept in ${workDir}`);
-    else rmSync(workDir, { recursive: true, force: true });
-  };
-  onExitSync(dropDb);
-  onExitSync(removeWorkDir);
-  onExitSync(() => deleteRedisKeysSync(REDIS_BASE, REDIS_DB, domain));
+  const run = scratch(BACKING, {
+    name: "calls",
+    dbPrefix: "bench_calls_",
+    domainPrefix: "calls-",
+    keysExpireSeconds: 3600,
+    keep: KEEP,
+    log,
+  });
+  const { dbName, domain } = run;
+  workDir = run.workDir;
 
   const stops: Array<() => Promise<void>> = [];
   try {
-    const created = psql(PG_BASE, "postgres", `CREATE DATABASE ${dbName}`);
-    if (!created.ok) return skippedReport(`cannot create a PostgreSQL database: ${created.out.trim()}`, sipp);
-    dbCreated = true;
-    const users: Subscriber[] = Array.from({ length: USERS }, (_, i) => ({
-      user: `user${i}`,
-      password: randomBytes(12).toString("base64url"),
-    }));
-    const t0 = performance.now();
-    await provisionSubscribers(`${PG_BASE}/${dbName}`, domain, users);
-    log(`calls: ${USERS} subscribers in ${dbName} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    const notCreated = run.createDatabase();
+    if (notCreated) return skippedReport(notCreated, sipp);
+    const users = await run.provision(USERS);
     // caller;password;domain;callee — every user is registered (as a callee, at the UAS) and calls
     // the user half the list away.
     callsFile = join(workDir, "calls.csv");
@@ -678,10 +522,10 @@ async function bench(): Promise<CallsReport> {
 
     let kamVersion: string | undefined;
     const kamOpts = { pgBase: PG_BASE, dbName, dir: workDir, children: KAMAILIO_CHILDREN, mem: KAMAILIO_MEM };
-    const problem = TARGETS.includes("kamailio")
+    const kamProblem = TARGETS.includes("kamailio")
       ? kamailioProblem(kamOpts)
       : "not asked for (CALL_BENCH_TARGETS)";
-    if (problem) skipped.push({ target: "kamailio", reason: problem });
+    if (kamProblem) skipped.push({ target: "kamailio", reason: kamProblem });
     else {
       kamVersion = kamailioVersion();
       const kam = await startKamailio(kamOpts);
@@ -704,15 +548,16 @@ async function bench(): Promise<CallsReport> {
       log(`  warm-up ${p.target.name}`);
       await runStep(p, Math.min(25, RATES[0]!), 2);
     }
-    const ramps = await rampAll(prepared);
+    const ramps = await rampAll(prepared, {
+      rates: RATES,
+      refine: REFINE,
+      roundTo: 5,
+      step: (p, rate) => runStep(p, rate),
+    });
     const reports: TargetReport[] = ramps.map((r) => ({
-      name: r.p.target.name as "ours" | "kamailio",
-      label: r.p.target.label,
-      steps: r.steps,
-      best: r.best,
-      firstUnclean: r.firstUnclean,
-      ceiling: r.ceiling,
-      harnessLimit: r.harnessLimit,
+      name: r.target.target.name as "ours" | "kamailio",
+      label: r.target.target.label,
+      ...found(r),
     }));
 
     let profile: CallsReport["profile"];
@@ -743,45 +588,11 @@ async function bench(): Promise<CallsReport> {
       profile,
     };
   } finally {
-    for (const s of stops.reverse()) await s().catch((e: unknown) => log(`stop: ${(e as Error).message}`));
-    if (dbCreated) {
-      try {
-        const n = await deleteRedisKeys(REDIS_BASE, REDIS_DB, domain);
-        log(`calls: deleted ${n} Redis keys of ${domain} (db ${REDIS_DB})`);
-      } catch (e) {
-        log(`calls: Redis cleanup failed (${(e as Error).message}); the keys expire within 3600 s`);
-      }
-    }
-    dropDb();
-    removeWorkDir();
+    await run.cleanup(stops);
   }
 }
 
 // ---- table ---------------------------------------------------------------------------------------
-
-const ms = (x: number | undefined): string =>
-  x === undefined || !Number.isFinite(x) ? "-" : x < 1 ? "<1" : String(x);
-
-const openEnded = (r: TargetReport): boolean =>
-  r.ceiling || (r.harnessLimit !== undefined && r.firstUnclean === undefined);
-
-function rateText(r: TargetReport): string {
-  if (!r.best) return "none clean";
-  return `${openEnded(r) ? "≥" : ""}${formatRate(r.best.rate)} calls/s`;
-}
-
-function cpuText(s: Step): string {
-  return Object.entries(s.cpu)
-    .map(([n, x]) => `${n} ${pct(x)}`)
-    .join(" ");
-}
-
-function uncleanText(r: TargetReport): string {
-  const s = r.firstUnclean ?? r.harnessLimit;
-  if (!s) return `none up to ${formatRate(r.best?.rate ?? Number.NaN)}/s`;
-  const what = describe(s).replace(/^\d+\/\d+ ok, /, "");
-  return `${formatRate(s.rate)}/s: ${what}${s === r.harnessLimit ? " (SIPp overloaded)" : ""}`;
-}
 
 /** A reason short enough for a table cell (the whole of it is in the JSON report and on stderr). */
 const short = (s: string): string => (s.length > 90 ? `${s.slice(0, 89)}…` : s);
@@ -796,16 +607,16 @@ export function callsRows(report: CallsReport): TableRow[] {
   const kamSkip = report.skipped.find((s) => s.target === "kamailio");
   const kamLabel = `kamailio c=${report.settings.kamailioChildren}`;
   const ratio = ours?.best && kam?.best ? ours.best.rate / kam.best.rate : undefined;
-  const bound = kam && openEnded(kam) ? " (kamailio's limit not reached: the ratio is an upper bound)" : "";
   rows.push({
     name: "call (407, INVITE, 180/200, ACK, BYE): highest clean rate",
-    ours: ours ? rateText(ours) : `SKIPPED: ${short(oursSkip?.reason ?? "not run")}`,
+    ours: ours ? rateText(ours, "calls/s") : `SKIPPED: ${short(oursSkip?.reason ?? "not run")}`,
     oursExtra: ours?.best ? `cpu ${pct(ours.best.sipCpu)}` : "",
-    comparison: kam ? `${kamLabel} ${rateText(kam)}` : `SKIPPED: ${short(kamSkip?.reason ?? "not run")}`,
+    comparison: kam
+      ? `${kamLabel} ${rateText(kam, "calls/s")}`
+      : `SKIPPED: ${short(kamSkip?.reason ?? "not run")}`,
     comparisonExtra: kam?.best ? `cpu ${pct(kam.best.sipCpu)}` : "",
     ratio,
-    target:
-      ratio === undefined ? "" : `≥${TARGET_RATIO}× ${ratio >= TARGET_RATIO ? "met" : "MISSED"}${bound}`,
+    target: ratioVerdict(ratio, TARGET_RATIO, kam),
   });
   const lat = (t: TargetReport | undefined, k: "setup" | "invite"): string =>
     t?.best ? `${ms(t.best[k].p50)} / ${ms(t.best[k].p99)} ms` : "-";
@@ -839,8 +650,8 @@ export function callsRows(report: CallsReport): TableRow[] {
   }
   rows.push({
     name: "  first unclean step",
-    ours: ours ? uncleanText(ours) : "",
-    comparison: kam ? `kamailio ${uncleanText(kam)}` : "",
+    ours: ours ? uncleanText(ours, describe) : "",
+    comparison: kam ? `kamailio ${uncleanText(kam, describe)}` : "",
     target: "failed calls / retransmissions (repeated once)",
   });
   return rows;
@@ -861,23 +672,13 @@ export function callsNote(report: CallsReport): string {
   );
 }
 
-export const CALLS_HEADER: readonly string[] = [
-  "benchmark",
-  "ours",
-  "ours cpu",
-  "comparison",
-  "cmp cpu",
-  "ratio",
-  "target / note",
-];
-
 const report = await bench();
-if (JSON_OUT) {
-  const out = { calls: report, rows: callsRows(report), note: callsNote(report), header: CALLS_HEADER };
-  process.stdout.write(`${JSON.stringify(out)}\n`);
-} else {
-  const title = `calls with digest auth (SIPp), node ${report.node}, ${report.date}`;
-  process.stdout.write(`${renderTable(title, callsRows(report), CALLS_HEADER)}\n`);
-  if (report.targets.length > 0) process.stdout.write(`${callsNote(report)}\n`);
-  if (report.profile) process.stdout.write(`\n${report.profile.summary}\n`);
-}
+printComparison({
+  json: JSON_OUT,
+  key: "calls",
+  report,
+  title: `calls with digest auth (SIPp), node ${report.node}, ${report.date}`,
+  rows: callsRows(report),
+  note: callsNote(report),
+  extra: report.profile ? [report.profile.summary] : [],
+});

@@ -12,25 +12,20 @@ import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type KamailioRun, kamailioProblem as kamailioProblemOf, spawnKamailio } from "../lib/kamailio.ts";
+import { descendants, freeSipPort, LOOPBACK, pidsNamed, startChild, stopChild } from "../lib/procs.ts";
 import {
-  descendants,
-  freeSipPort,
-  LOOPBACK,
-  pidsNamed,
-  runSync,
-  startChild,
-  stopChild,
-} from "../lib/procs.ts";
-import { pgBackends, type Subscriber, tracked } from "../lib/services.ts";
+  EDGE_MAIN,
+  LOCATION_MAIN,
+  PLATFORM_MAIN,
+  pgBackends,
+  REGISTRAR_MAIN,
+  type Subscriber,
+  tracked,
+} from "../lib/services.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(HERE, "..", "..");
-export const EDGE_MAIN = join(ROOT, "services", "edge-proxy", "dist", "main.js");
-export const REGISTRAR_MAIN = join(ROOT, "services", "registrar", "dist", "main.js");
-export const LOCATION_MAIN = join(ROOT, "services", "location", "dist", "main.js");
-export const PLATFORM_MAIN = join(ROOT, "services", "platform", "dist", "main.js");
 export const KAMAILIO_CFG = join(HERE, "kamailio-calls.cfg");
-export const KAMAILIO = process.env.KAMAILIO ?? "kamailio";
 
 export interface CallTarget {
   readonly name: "ours" | "kamailio" | "platform";
@@ -192,56 +187,29 @@ export interface KamailioOptions {
   readonly shmMb?: number;
 }
 
-function kamailioArgs(port: number, o: KamailioOptions): string[] {
-  return [
-    "-f",
-    KAMAILIO_CFG,
-    "-n",
-    String(o.children),
-    "-A",
-    `LISTEN_PORT=${port}`,
-    "-A",
-    `DBURL="${o.pgBase}/${o.dbName}"`,
-    "-w",
-    o.dir,
-    "-Y",
-    o.dir,
-    // Shared memory holds every transaction until its wait timer (5 s) ends: at 1 000 calls/s the
-    // 64 MB default runs out and tm answers 500 with Kamailio at a fifth of a core; 1 GB does not.
-    "-m",
-    String(o.shmMb ?? 1024),
-    "-M",
-    "16",
-    "-x",
-    o.mem,
-    "-X",
-    o.mem,
-  ];
-}
+/**
+ * kamailio-calls.cfg. Shared memory holds every transaction until its wait timer (5 s) ends: at
+ * 1 000 calls/s the 64 MB default runs out and tm answers 500 with Kamailio at a fifth of a core;
+ * 1 GB does not.
+ */
+const callsKamailio = (o: KamailioOptions): KamailioRun => ({
+  cfg: KAMAILIO_CFG,
+  pgBase: o.pgBase,
+  dbName: o.dbName,
+  dir: o.dir,
+  children: o.children,
+  mem: o.mem,
+  shmMb: o.shmMb ?? 1024,
+  pkgMb: 16,
+});
 
 /** Why Kamailio cannot run here (not installed, db_postgres missing…), or undefined when it can. */
-export function kamailioProblem(o: KamailioOptions): string | undefined {
-  const v = runSync(KAMAILIO, ["-v"], 10_000);
-  if (!v.ok) return `kamailio not installed (${KAMAILIO} -v failed)`;
-  const c = runSync(KAMAILIO, ["-c", ...kamailioArgs(5090, o)], 20_000);
-  if (c.ok) return undefined;
-  if (/could not find module <db_postgres>|db_postgres\.so/.test(c.out))
-    return "kamailio's db_postgres module is missing (Debian package kamailio-postgres-modules)";
-  const last = c.out.trim().split("\n").filter(Boolean).pop() ?? "";
-  return `kamailio -c refused bench/calls/kamailio-calls.cfg: ${last.slice(0, 200)}`;
-}
-
-export function kamailioVersion(): string {
-  return /version: (\S+ \S+)/.exec(runSync(KAMAILIO, ["-v"]).out)?.[1] ?? "kamailio";
-}
+export const kamailioProblem = (o: KamailioOptions): string | undefined =>
+  kamailioProblemOf(callsKamailio(o));
 
 export async function startKamailio(o: KamailioOptions): Promise<CallTarget> {
   const port = await freeSipPort();
-  const child = startChild(KAMAILIO, ["-DD", "-E", ...kamailioArgs(port, o)], {
-    stdio: ["ignore", "pipe", "pipe"],
-    group: true,
-  });
-  const out = tracked(child);
+  const { child, out } = spawnKamailio(port, callsKamailio(o));
   // Kamailio forks its workers from the main process; they are all in its process group.
   await new Promise((r) => setTimeout(r, 500));
   if (child.exitCode !== null) throw new Error(`kamailio exited at start:\n${out.tail()}`);

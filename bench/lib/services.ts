@@ -2,20 +2,35 @@
  * Backing services for the benchmarks that run our services as processes: a private nats-server, a
  * throw-away PostgreSQL database with subscribers (ours through @sip-platform/db, and the same users
  * in a Kamailio `subscriber` table), and the Redis keys of one benchmark domain. Also a child
- * process wrapper that keeps the tail of its output and waits for a line.
- *
- * (bench/register/run.ts has its own copies of these, written before this file.)
+ * process wrapper that keeps the tail of its output and waits for a line, the checks that the
+ * services are there, and one run's throw-away resources (database, working directory, Redis keys),
+ * removed at the end, also from the exit/signal handler.
  */
 
 import type { ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freeSipPort, LOOPBACK, runSync, startChild, stopChild } from "./procs.ts";
+import {
+  freeSipPort,
+  hasCommand,
+  LOOPBACK,
+  onExitSync,
+  runSync,
+  startChild,
+  stopChild,
+  tcpReachable,
+} from "./procs.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const DB_DIST = join(ROOT, "packages", "db", "dist", "index.js");
+export const EDGE_MAIN = join(ROOT, "services", "edge-proxy", "dist", "main.js");
+export const REGISTRAR_MAIN = join(ROOT, "services", "registrar", "dist", "main.js");
+export const LOCATION_MAIN = join(ROOT, "services", "location", "dist", "main.js");
+export const PLATFORM_MAIN = join(ROOT, "services", "platform", "dist", "main.js");
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -184,4 +199,147 @@ export function deleteRedisKeysSync(redisBase: string, db: number, domain: strin
   const keys = scan.out.split("\n").filter((k) => k.includes(domain));
   for (let i = 0; i < keys.length; i += 500)
     runSync("redis-cli", [...base, "DEL", ...keys.slice(i, i + 500)], 10_000);
+}
+
+/** Where a benchmark's backing services are. */
+export interface Backing {
+  /** PostgreSQL without a database ("postgres://postgres@127.0.0.1:5432"). */
+  readonly pgBase: string;
+  /** Redis without a database number. */
+  readonly redisBase: string;
+  /** The logical Redis database our services use. */
+  readonly redisDb: number;
+  /** An existing NATS server, or undefined for a private nats-server. */
+  readonly natsForced: string | undefined;
+  /** The environment variable that sets `natsForced`, for messages. */
+  readonly natsVariable: string;
+}
+
+/** `<prefix>_PG`, `<prefix>_REDIS`, `<prefix>_REDIS_DB` (15) and `<prefix>_NATS_URL`, local defaults. */
+export function backingFromEnv(prefix: string, env = process.env): Backing {
+  return {
+    pgBase: (env[`${prefix}_PG`] ?? "postgres://postgres@127.0.0.1:5432").replace(/\/+$/, ""),
+    redisBase: (env[`${prefix}_REDIS`] ?? "redis://127.0.0.1:6379").replace(/\/+$/, ""),
+    redisDb: Number(env[`${prefix}_REDIS_DB`] ?? 15),
+    natsForced: env[`${prefix}_NATS_URL`],
+    natsVariable: `${prefix}_NATS_URL`,
+  };
+}
+
+/**
+ * Why the benchmark cannot run our services here (psql missing, one of `builds` missing,
+ * PostgreSQL, Redis or the forced NATS not reachable, no nats-server to start), or undefined.
+ */
+export async function servicesProblem(o: Backing, builds: readonly string[]): Promise<string | undefined> {
+  if (!hasCommand("psql", ["--version"])) return "psql not installed";
+  for (const f of builds) if (!existsSync(f)) return `${f} missing: run \`pnpm build\` first`;
+  const pgUrl = new URL(o.pgBase);
+  if (!(await tcpReachable(pgUrl.hostname, Number(pgUrl.port || 5432))))
+    return `PostgreSQL not reachable at ${pgUrl.host}`;
+  const redisUrl = new URL(o.redisBase);
+  if (!(await tcpReachable(redisUrl.hostname, Number(redisUrl.port || 6379))))
+    return `Redis not reachable at ${redisUrl.host}`;
+  if (o.natsForced) {
+    const u = new URL(o.natsForced);
+    if (!(await tcpReachable(u.hostname, Number(u.port || 4222)))) return `NATS not reachable at ${u.host}`;
+  } else if (!hasCommand("nats-server", ["--version"]))
+    return `nats-server not installed (or set ${o.natsVariable})`;
+  return undefined;
+}
+
+export interface ScratchOptions {
+  /** The benchmark's name: the log prefix and the temporary directory's ("bench-<name>-…"). */
+  readonly name: string;
+  /** Database `<dbPrefix><random>`, domain `<domainPrefix><random>.test`. */
+  readonly dbPrefix: string;
+  readonly domainPrefix: string;
+  /** The bindings' lifetime, for the message when the Redis keys cannot be deleted. */
+  readonly keysExpireSeconds: number;
+  /** Keep the working directory (say where it is) instead of removing it. */
+  readonly keep?: boolean;
+  readonly log: (s: string) => void;
+}
+
+export interface Scratch {
+  readonly dbName: string;
+  readonly domain: string;
+  readonly workDir: string;
+  /** Creates the database: undefined, or why it could not. */
+  createDatabase(): string | undefined;
+  /** `count` subscribers user0… with random passwords, provisioned in the database (timed on stderr). */
+  provision(count: number): Promise<Subscriber[]>;
+  /**
+   * Runs `stops` last first, then deletes the domain's Redis keys, drops the database and removes
+   * the working directory.
+   */
+  cleanup(stops: Array<() => Promise<void>>): Promise<void>;
+}
+
+/**
+ * One run's database name, domain and working directory (created now); the database, the directory
+ * and the domain's Redis keys are also removed from the exit/signal handler.
+ */
+export function scratch(backing: Backing, options: ScratchOptions): Scratch {
+  const o = { ...backing, ...options };
+  const suffix = randomBytes(5).toString("hex");
+  const dbName = `${o.dbPrefix}${suffix}`;
+  const domain = `${o.domainPrefix}${suffix}.test`;
+  const workDir = mkdtempSync(join(tmpdir(), `bench-${o.name}-`));
+  let dbCreated = false;
+  let dbDropped = false;
+  const dropDb = (): void => {
+    if (!dbCreated || dbDropped) return;
+    dbDropped = true;
+    const r = psql(o.pgBase, "postgres", `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    if (!r.ok) o.log(`could not drop database ${dbName}: ${r.out.trim()}`);
+  };
+  let removed = false;
+  const removeWorkDir = (): void => {
+    if (removed) return;
+    removed = true;
+    if (o.keep) o.log(`${o.name}: SIPp files and the services' last output kept in ${workDir}`);
+    else rmSync(workDir, { recursive: true, force: true });
+  };
+  onExitSync(dropDb);
+  onExitSync(removeWorkDir);
+  onExitSync(() => deleteRedisKeysSync(o.redisBase, o.redisDb, domain));
+  return {
+    dbName,
+    domain,
+    workDir,
+    createDatabase: () => {
+      const created = psql(o.pgBase, "postgres", `CREATE DATABASE ${dbName}`);
+      if (!created.ok) return `cannot create a PostgreSQL database: ${created.out.trim()}`;
+      dbCreated = true;
+      return undefined;
+    },
+    provision: async (count) => {
+      const users: Subscriber[] = Array.from({ length: count }, (_, i) => ({
+        user: `user${i}`,
+        password: randomBytes(12).toString("base64url"),
+      }));
+      const t0 = performance.now();
+      await provisionSubscribers(`${o.pgBase}/${dbName}`, domain, users);
+      o.log(
+        `${o.name}: ${count} subscribers in ${dbName} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      );
+      return users;
+    },
+    cleanup: async (stops) => {
+      for (const s of stops.reverse())
+        await s().catch((e: unknown) => o.log(`stop: ${(e as Error).message}`));
+      if (dbCreated) {
+        try {
+          const n = await deleteRedisKeys(o.redisBase, o.redisDb, domain);
+          o.log(`${o.name}: deleted ${n} Redis keys of ${domain} (db ${o.redisDb})`);
+        } catch (e) {
+          o.log(
+            `${o.name}: Redis cleanup failed (${(e as Error).message}); the keys expire within ${o.keysExpireSeconds} s`,
+          );
+        }
+      }
+      dropDb();
+      removeWorkDir();
+    },
+  };
 }

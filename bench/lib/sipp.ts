@@ -6,7 +6,7 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { exited, startChild, stopChild } from "./procs.ts";
 
@@ -31,16 +31,24 @@ export interface SippProcess {
   stop(): Promise<void>;
 }
 
+/** A fresh directory for one SIPp run's files. */
+export function freshDir(dir: string): string {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 /**
  * Starts SIPp in `cwd` (its trace files land there). `args` are passed as they are; the caller adds
  * `-sf`, `-i`, `-p`, the remote host, `-timeout` and so on. stdout is discarded (SIPp's screen).
+ * stderr is kept until it reaches `stderrLimit` characters.
  */
-export function startSipp(cwd: string, args: readonly string[]): SippProcess {
+export function startSipp(cwd: string, args: readonly string[], stderrLimit = 8192): SippProcess {
   const child = startChild(SIPP, args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (s: string) => {
-    if (err.length < 8192) err += s;
+    if (err.length < stderrLimit) err += s;
   });
   const done = new Promise<number | null>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
@@ -132,6 +140,43 @@ export function readResponseTimes(dir: string): Map<number, number[]> {
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+export interface Latency {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** Count, median, 99th percentile and maximum of sorted response times. */
+export const latency = (sorted: readonly number[]): Latency => ({
+  count: sorted.length,
+  p50: percentile(sorted, 0.5),
+  p99: percentile(sorted, 0.99),
+  max: sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN,
+});
+
+/**
+ * "980/1000 ok, 20 failed (MaxUDPRetrans 20), 3 retrans": the calls that went through, the failed
+ * ones by cause, then each of `counts` ([number, label]) that is not zero, in order.
+ */
+export function describeOutcome(
+  successful: number,
+  calls: number,
+  failed: number,
+  failures: Record<string, number>,
+  counts: ReadonlyArray<readonly [number, string]>,
+): string {
+  const parts = [`${successful}/${calls} ok`];
+  if (failed) {
+    const why = Object.entries(failures)
+      .map(([k, n]) => `${k.replace(/^Failed/, "")} ${n}`)
+      .join(", ");
+    parts.push(`${failed} failed${why ? ` (${why})` : ""}`);
+  }
+  for (const [n, label] of counts) if (n) parts.push(`${n} ${label}`);
+  return parts.join(", ");
 }
 
 /** SIPp's own watchdog tripped: it was not scheduled in time (machine or generator overloaded). */

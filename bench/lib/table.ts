@@ -66,6 +66,41 @@ export const DEFAULT_HEADER: readonly string[] = [
   "target / note",
 ];
 
+/** The columns of the SIPp comparison tables (registrations, calls). */
+export const COMPARISON_HEADER: readonly string[] = [
+  "benchmark",
+  "ours",
+  "ours cpu",
+  "comparison",
+  "cmp cpu",
+  "ratio",
+  "target / note",
+];
+
+/**
+ * A SIPp comparison's result on stdout: with `json`, `{ [key]: report, rows, note, header }` on one
+ * line (bench/run.mjs reads it); otherwise the table under `title`, the note when there is one, and
+ * each of `extra` (profiles) after a blank line.
+ */
+export function printComparison(o: {
+  readonly json: boolean;
+  readonly key: string;
+  readonly report: unknown;
+  readonly title: string;
+  readonly rows: readonly TableRow[];
+  readonly note: string;
+  readonly extra: readonly string[];
+}): void {
+  if (o.json) {
+    const out = { [o.key]: o.report, rows: o.rows, note: o.note, header: COMPARISON_HEADER };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    return;
+  }
+  process.stdout.write(`${renderTable(o.title, o.rows, COMPARISON_HEADER)}\n`);
+  if (o.note) process.stdout.write(`${o.note}\n`);
+  for (const e of o.extra) process.stdout.write(`\n${e}\n`);
+}
+
 export function printTable(title: string, rows: readonly TableRow[]): void {
   process.stdout.write(`${renderTable(title, rows)}\n`);
 }

@@ -4,18 +4,19 @@
  * successful registration (-trace_rtt, milliseconds: SIPp's clock has 1 ms resolution).
  */
 
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { exited, LOOPBACK, startChild, stopChild } from "../lib/procs.ts";
-
-export const SIPP = process.env.SIPP ?? "sipp";
-
-export function sippVersion(): string | undefined {
-  const r = spawnSync(SIPP, ["-v"], { encoding: "utf8", timeout: 10_000 });
-  if (r.error) return undefined;
-  return /SIPp v(\S+)/.exec(`${r.stdout}${r.stderr}`)?.[1]?.replace(/-.*$/, "") ?? "sipp";
-}
+import { LOOPBACK } from "../lib/procs.ts";
+import {
+  describeOutcome,
+  failureCauses,
+  freshDir,
+  type Latency,
+  latency,
+  readResponseTimes,
+  readSippStat,
+  sippOverloaded,
+  startSipp,
+} from "../lib/sipp.ts";
 
 export interface SippRun {
   readonly rate: number;
@@ -34,7 +35,7 @@ export interface SippRun {
   readonly failures: Record<string, number>;
   /** SIPp's own measure of the call rate it reached (CallRate(C)). */
   readonly achievedRate: number;
-  readonly rtt: { count: number; p50: number; p99: number; max: number };
+  readonly rtt: Latency;
   /** SIPp's own watchdog tripped: it was not scheduled in time (machine or generator overloaded). */
   readonly overloaded: boolean;
   /** What SIPp printed on stderr, apart from its "Resolving remote host" line. */
@@ -59,16 +60,7 @@ export interface SippOptions {
   readonly onStart?: (pid: number) => void;
 }
 
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-
 export async function runSipp(o: SippOptions): Promise<SippRun> {
-  const dir = o.dir;
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
   const args = [
     "-sf",
     o.scenario,
@@ -108,75 +100,32 @@ export async function runSipp(o: SippOptions): Promise<SippRun> {
     `${LOOPBACK}:${o.port}`,
   ];
   const started = performance.now();
-  const child = startChild(SIPP, args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (s: string) => {
-    if (stderr.length < 4000) stderr += s;
-  });
-  if (child.pid !== undefined) o.onStart?.(child.pid);
+  const sipp = startSipp(freshDir(o.dir), args, 4000);
+  if (sipp.pid !== undefined) o.onStart?.(sipp.pid);
   // SIPp stops on its own (-m calls done, or -timeout); this is the backstop.
-  if (!(await exited(child, (o.timeoutSeconds + 15) * 1000))) await stopChild(child, 1000);
-  else await stopChild(child, 0);
+  const exitCode = await sipp.finish((o.timeoutSeconds + 15) * 1000);
   const seconds = (performance.now() - started) / 1000;
 
-  const stat = readStat(join(dir, "stat.csv"));
-  const rttFile = readdirSync(dir).find((f) => f.endsWith("_rtt.csv"));
-  const times: number[] = [];
-  if (rttFile) {
-    for (const line of readFileSync(join(dir, rttFile), "utf8").split("\n").slice(1)) {
-      const f = line.split(";");
-      if (f.length >= 3 && f[2]!.trim() === "1") times.push(Number(f[1]));
-    }
-  }
-  times.sort((a, b) => a - b);
+  const stat = readSippStat(join(o.dir, "stat.csv"));
+  const stderr = sipp.stderr();
   return {
     rate: o.rate,
     calls: o.calls,
     seconds,
-    exitCode: child.exitCode,
+    exitCode,
     created: stat("TotalCallCreated"),
     successful: stat("SuccessfulCall(C)"),
     failed: stat("FailedCall(C)"),
     retransmissions: stat("Retransmissions(C)"),
     outOfCall: stat("OutOfCallMsgs(C)"),
     deadCall: stat("DeadCallMsgs(C)"),
-    failures: Object.fromEntries(
-      stat.columns
-        .filter((c) => /^Failed.+\(C\)$/.test(c) && c !== "FailedCall(C)" && stat(c) > 0)
-        .map((c) => [c.replace("(C)", ""), stat(c)]),
-    ),
+    failures: failureCauses(stat),
     achievedRate: stat("CallRate(C)"),
-    rtt: {
-      count: times.length,
-      p50: percentile(times, 0.5),
-      p99: percentile(times, 0.99),
-      max: times.length > 0 ? times[times.length - 1]! : Number.NaN,
-    },
-    overloaded: /watchdog timer .* has been tripped/.test(stderr),
-    stderr: stderr
-      .split("\n")
-      .filter((l) => l.trim() !== "" && !/^Resolving remote host/.test(l.trim()))
-      .join("\n"),
+    // The scenario's one response-time counter: the whole registration.
+    rtt: latency(readResponseTimes(o.dir).get(1) ?? []),
+    overloaded: sippOverloaded(stderr),
+    stderr,
   };
-}
-
-/** The last row of SIPp's statistics file, by column name (NaN when absent). */
-function readStat(path: string): ((column: string) => number) & { columns: string[] } {
-  let text = "";
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    // no file: every figure is NaN
-  }
-  const lines = text.split("\n").filter((l) => l.trim() !== "");
-  const header = lines.length >= 2 ? lines[0]!.split(";") : [];
-  const last = lines.length >= 2 ? lines[lines.length - 1]!.split(";") : [];
-  const get = (column: string): number => {
-    const i = header.indexOf(column);
-    return i < 0 ? Number.NaN : Number(last[i]);
-  };
-  return Object.assign(get, { columns: header });
 }
 
 /** Clean = every call registered, none failed, no retransmission, no stray message. */
@@ -192,14 +141,8 @@ export function isClean(r: SippRun): boolean {
 }
 
 export function describeRun(r: SippRun): string {
-  const parts = [`${r.successful}/${r.calls} ok`];
-  if (r.failed) {
-    const why = Object.entries(r.failures)
-      .map(([k, n]) => `${k.replace(/^Failed/, "")} ${n}`)
-      .join(", ");
-    parts.push(`${r.failed} failed${why ? ` (${why})` : ""}`);
-  }
-  if (r.retransmissions) parts.push(`${r.retransmissions} retrans`);
-  if (r.outOfCall || r.deadCall) parts.push(`${r.outOfCall + r.deadCall} stray`);
-  return parts.join(", ");
+  return describeOutcome(r.successful, r.calls, r.failed, r.failures, [
+    [r.retransmissions, "retrans"],
+    [r.outOfCall + r.deadCall, "stray"],
+  ]);
 }
