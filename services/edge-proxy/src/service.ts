@@ -10,7 +10,6 @@ import {
 import {
   createTransportLayer,
   type Flow,
-  type Inbound,
   type Listener,
   type ListenerOptions,
   type Target,
@@ -26,8 +25,8 @@ import { Locations } from "./calls/locations.js";
 import { RecordRoutes } from "./calls/record-route.js";
 import { LocalDomains, type LocalDomainsOptions } from "./domains.js";
 import { newEdgeId } from "./edge-id.js";
-import { internalError, requestContext, respond, responseFor } from "./pipeline/respond.js";
-import { runSteps } from "./pipeline/run.js";
+import { internalError, requestContext, respond } from "./pipeline/respond.js";
+import { servePipeline } from "./pipeline/serve.js";
 import type { RequestContext, Step, Verdict } from "./pipeline/types.js";
 import { SelfAddresses } from "./self.js";
 import { authenticate } from "./steps/authenticate.js";
@@ -39,7 +38,6 @@ import { maxForwards } from "./steps/max-forwards.js";
 import { optionsToSelf } from "./steps/options.js";
 import { proxyChecks } from "./steps/proxy-checks.js";
 import { registerRelay } from "./steps/register.js";
-import { sanity } from "./steps/sanity.js";
 
 export {
   REDIRECT_LISTENER_DEFAULTS,
@@ -208,62 +206,28 @@ export async function startEdgeProxy(deps: EdgeProxyDeps): Promise<EdgeProxy> {
     ];
 
     const context = (request: SipRequest, flow: Flow): RequestContext => requestContext(log, request, flow);
-    const build = (request: SipRequest, verdict: Verdict) => responseFor(request, verdict, SERVER);
-    const deliver = (tx: ServerTransaction, verdict: Verdict, ctx: RequestContext): void => {
-      if (verdict.kind !== "proxy") {
-        respond(tx, verdict, ctx, SERVER);
-        return;
-      }
-      try {
-        // §16.2: a proxied INVITE gets its 100 (Trying) at once, so the caller stops retransmitting.
-        if (tx.request.method === "INVITE") tx.respond(createResponse(tx.request, 100));
-        proxy.forward(tx, ctx.request, verdict.targets, verdict.hooks ?? {}, ctx.loopHash);
-      } catch (err) {
-        respond(tx, internalError(ctx, err), ctx, SERVER);
-      }
-    };
-
-    // Stateless first step: what fails it cannot be trusted to match a transaction (see sanity.ts).
-    cluster.onMessage((inbound: Inbound) => {
-      const { message, flow } = inbound;
-      if (message.isRequest()) {
-        const ctx = context(message, flow);
-        const verdict = sanity(ctx);
-        if (verdict.kind !== "continue") {
-          counters.malformedRequests += 1;
-          if (message.method === "ACK") return; // an ACK is never answered
-          ctx.log.debug(
-            { status: verdict.kind === "reply" ? verdict.status : undefined },
-            "malformed request",
-          );
-          const res = build(message, verdict);
-          if (res !== undefined)
-            cluster.sendResponse(res, flow).catch((err: unknown) => {
-              ctx.log.warn({ err }, "could not send the response to a malformed request");
-            });
+    servePipeline({
+      transport: cluster,
+      layer,
+      steps,
+      server: SERVER,
+      log,
+      onMalformed: () => {
+        counters.malformedRequests += 1;
+      },
+      deliver: (tx: ServerTransaction, verdict: Verdict, ctx: RequestContext): void => {
+        if (verdict.kind !== "proxy") {
+          respond(tx, verdict, ctx, SERVER);
           return;
         }
-      }
-      layer.receive(inbound);
-    });
-
-    layer.onRequest((tx, request) => {
-      const ctx = context(request, tx.flow);
-      tx.on({
-        onTransportError: (err: unknown) => ctx.log.warn({ err }, "could not send the response"),
-      });
-      let verdict: Verdict | Promise<Verdict>;
-      try {
-        verdict = runSteps(steps, ctx);
-      } catch (err) {
-        verdict = internalError(ctx, err);
-      }
-      if (verdict instanceof Promise) {
-        verdict.then(
-          (v) => deliver(tx, v, ctx),
-          (err: unknown) => deliver(tx, internalError(ctx, err), ctx),
-        );
-      } else deliver(tx, verdict, ctx);
+        try {
+          // §16.2: a proxied INVITE gets its 100 (Trying) at once, so the caller stops retransmitting.
+          if (tx.request.method === "INVITE") tx.respond(createResponse(tx.request, 100));
+          proxy.forward(tx, ctx.request, verdict.targets, verdict.hooks ?? {}, ctx.loopHash);
+        } catch (err) {
+          respond(tx, internalError(ctx, err), ctx, SERVER);
+        }
+      },
     });
 
     // §16.11: the ACK of a 2xx belongs to no transaction; it follows the dialog's route statelessly.

@@ -1,20 +1,15 @@
 import type { Bus } from "@sip-platform/bus";
-import type { SipRequest } from "@sip-platform/sip";
-import { type ServerTransaction, type TimerConfig, TransactionLayer } from "@sip-platform/transaction";
+import { type TimerConfig, TransactionLayer } from "@sip-platform/transaction";
 import {
   createTransportLayer,
-  type Flow,
-  type Inbound,
   type Listener,
   type ListenerOptions,
   type TransportOptions,
 } from "@sip-platform/transport";
 import type { Logger } from "pino";
-import { internalError, requestContext, respond, responseFor } from "../pipeline/respond.js";
-import { runSteps } from "../pipeline/run.js";
-import type { RequestContext, Step, Verdict } from "../pipeline/types.js";
+import { servePipeline } from "../pipeline/serve.js";
+import type { Step } from "../pipeline/types.js";
 import { cancel } from "../steps/cancel.js";
-import { sanity } from "../steps/sanity.js";
 import { askRedirect, optionsToRedirectServer } from "./reply.js";
 
 /** The Server header of the redirect server's responses. */
@@ -92,51 +87,19 @@ export async function startRedirectListener(deps: RedirectListenerDeps): Promise
         },
       }),
     ];
-    const context = (request: SipRequest, flow: Flow): RequestContext => requestContext(log, request, flow);
-    const deliver = (tx: ServerTransaction, verdict: Verdict, ctx: RequestContext) =>
-      respond(tx, verdict, ctx, REDIRECT_SERVER);
-
-    // Stateless first step, as on the proxy port: what fails it cannot be trusted to match a transaction.
-    transport.onMessage((inbound: Inbound) => {
-      const { message, flow } = inbound;
-      if (message.isRequest()) {
-        const ctx = context(message, flow);
-        const verdict = sanity(ctx);
-        if (verdict.kind !== "continue") {
-          counters.malformedRequests += 1;
-          if (message.method === "ACK") return; // an ACK is never answered
-          const res = responseFor(message, verdict, REDIRECT_SERVER);
-          if (res !== undefined)
-            transport.sendResponse(res, flow).catch((err: unknown) => {
-              ctx.log.warn({ err }, "could not send the response to a malformed request");
-            });
-          return;
-        }
-      }
-      layer.receive(inbound);
-    });
-
-    layer.onRequest((tx, request) => {
-      const ctx = context(request, tx.flow);
-      tx.on({
-        onTransportError: (err: unknown) => ctx.log.warn({ err }, "could not send the response"),
-        onTimeout: () => {
-          counters.unacknowledged += 1;
-          ctx.log.debug("no ACK for the final response");
-        },
-      });
-      let verdict: Verdict | Promise<Verdict>;
-      try {
-        verdict = runSteps(steps, ctx);
-      } catch (err) {
-        verdict = internalError(ctx, err);
-      }
-      if (verdict instanceof Promise) {
-        verdict.then(
-          (v) => deliver(tx, v, ctx),
-          (err: unknown) => deliver(tx, internalError(ctx, err), ctx),
-        );
-      } else deliver(tx, verdict, ctx);
+    servePipeline({
+      transport,
+      layer,
+      steps,
+      server: REDIRECT_SERVER,
+      log,
+      onMalformed: () => {
+        counters.malformedRequests += 1;
+      },
+      onUnacknowledged: (ctx) => {
+        counters.unacknowledged += 1;
+        ctx.log.debug("no ACK for the final response");
+      },
     });
 
     // The ACK for a 2xx is end to end (§13.2.2.4); the redirect server sends no 2xx to INVITE, so
