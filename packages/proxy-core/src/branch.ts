@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from "node:crypto";
-import { MAGIC_COOKIE, type SipRequest } from "@sip-platform/sip";
+import { createHash } from "node:crypto";
+import { MAGIC_COOKIE, newTag, type SipRequest } from "@sip-platform/sip";
 
 /**
  * RFC 3261 §16.6 step 8: a proxy's branch carries a hash of what identifies the request as it
@@ -30,9 +30,12 @@ export function loopHash(request: SipRequest): string {
 
 const LOOP_HASH_LENGTH = 16;
 
-/** `z9hG4bK` + the loop hash + `.` + random: unique per branch, comparable for loops. */
+/**
+ * `z9hG4bK` + the loop hash + `.` + 64 random bits: unique per branch, comparable for loops. The
+ * random part comes from packages/sip's pooled ids (not a crypto call per branch).
+ */
 export function proxyBranch(hash: string): string {
-  return `${MAGIC_COOKIE}${hash}.${randomBytes(6).toString("hex")}`;
+  return `${MAGIC_COOKIE}${hash}.${newTag()}`;
 }
 
 /** The loop hash part of a branch this proxy made, or undefined for any other branch. */
