@@ -1,13 +1,9 @@
-/**
- * Helpers for this package's tests (not exported from the package): raw SIP text, raw sockets that
- * collect what they receive, a self-signed certificate, and waiting without timing assumptions.
- */
-import { execFileSync } from "node:child_process";
 import { createSocket, type Socket as UdpSocket } from "node:dgram";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { networkInterfaces, tmpdir } from "node:os";
-import { join } from "node:path";
+import { networkInterfaces } from "node:os";
+
+export { selfSignedCert } from "@sip-platform/fixtures/tls";
+
 import { parseMessage, type SipRequest, type SipResponse } from "@sip-platform/sip";
 import type { Inbound, SipTransport } from "./types.js";
 
@@ -111,37 +107,6 @@ export async function rawUdp(host = "127.0.0.1"): Promise<RawUdp> {
       new Promise((resolve, reject) => socket.send(text, port, to, (err) => (err ? reject(err) : resolve()))),
     close: () => new Promise((resolve) => socket.close(() => resolve())),
   };
-}
-
-/** A throwaway self-signed certificate for CN=localhost (openssl must be installed). */
-export function selfSignedCert(): { key: Buffer; cert: Buffer } {
-  const dir = mkdtempSync(join(tmpdir(), "sip-tls-"));
-  try {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-addext",
-        "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        "-days",
-        "1",
-        "-keyout",
-        join(dir, "key.pem"),
-        "-out",
-        join(dir, "cert.pem"),
-      ],
-      { stdio: "ignore" },
-    );
-    return { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** True when the loopback interface has ::1 (some containers run without IPv6). */

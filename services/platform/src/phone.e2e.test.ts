@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { stripVTControlCharacters } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "./test/processes.js";
 
 /**
  * A real SIP phone against the one-process platform as `pnpm start` runs it: baresip (Debian
@@ -52,22 +53,6 @@ async function registrationsOf(username: string): Promise<Registration[]> {
   const res = await api("GET", `/v1/subscribers/${subscriberIds[username]}/registrations`);
   expect(res.status).toBe(200);
   return res.json as Registration[];
-}
-
-/** Polls `check` until it returns a value (not undefined) or `ms` pass; then fails with `explain()`. */
-async function waitFor<T>(
-  what: string,
-  ms: number,
-  check: () => Promise<T | undefined>,
-  explain: () => string,
-) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}\n${explain()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** A baresip process with its own config directory; `output()` is everything it printed so far. */

@@ -1,9 +1,9 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { selfSignedCert } from "@sip-platform/fixtures/tls";
 import { waitFor } from "./processes.js";
 
 const MAIN = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
@@ -142,7 +142,7 @@ export async function startPlatformProcess(env: Record<string, string> = {}): Pr
   };
 }
 
-/** A throwaway self-signed certificate for 127.0.0.1 (openssl), for SIP_TLS_CERT / SIP_TLS_KEY. */
+/** A throwaway self-signed certificate for 127.0.0.1 in files, for SIP_TLS_CERT / SIP_TLS_KEY. */
 export async function selfSignedCertificate(): Promise<{
   cert: string;
   key: string;
@@ -151,26 +151,8 @@ export async function selfSignedCertificate(): Promise<{
   const dir = await mkdtemp(join(tmpdir(), "sip-tls-"));
   const cert = join(dir, "cert.pem");
   const key = join(dir, "key.pem");
-  await promisify(execFile)(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-    ],
-    { timeout: 30_000 },
-  );
+  const pem = selfSignedCert();
+  await writeFile(cert, pem.cert);
+  await writeFile(key, pem.key, { mode: 0o600 });
   return { cert, key, remove: () => rm(dir, { recursive: true, force: true }) };
 }
