@@ -55,7 +55,7 @@ export {
   type InProcessHubOptions,
 } from "./in-process.js";
 export { NatsBus, type NatsBusOptions } from "./nats.js";
-export { type OpenBusOptions, openBus } from "./open.js";
+export { type BusLog, busLogHooks, type OpenBusOptions, openBus } from "./open.js";
 export * from "./payloads.js";
 export {
   DEFAULT_HEARTBEAT_MS,

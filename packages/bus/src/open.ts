@@ -25,3 +25,17 @@ export async function openBus(options: OpenBusOptions): Promise<Bus> {
   if (natsUrl !== undefined && natsUrl.trim() !== "") return NatsBus.connect({ ...rest, servers: natsUrl });
   return new InProcessBus(rest);
 }
+
+/** The part of a logger (pino's shape) the bus hooks write to. */
+export interface BusLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/** The hooks every service gives its bus: connection changes at info, absorbed faults at warn. */
+export function busLogHooks(log: BusLog): BusHooks {
+  return {
+    onStatus: (s) => log.info({ bus: s.type }, "bus status"),
+    onError: (f) => log.warn({ kind: f.kind, subject: f.subject, err: f.error }, "bus fault"),
+  };
+}

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { openBindingStore } from "@sip-platform/bindings";
-import { openBus } from "@sip-platform/bus";
+import { busLogHooks, openBus } from "@sip-platform/bus";
 import { keepCallRecordWriter } from "@sip-platform/call-records";
 import {
   ADMIN_PORT,
@@ -90,8 +90,7 @@ async function main(): Promise<void> {
       natsUrl: config.NATS_URL,
       prefix: config.NATS_SUBJECT_PREFIX,
       name: `admin-api-${process.pid}`,
-      onStatus: (status) => log.info({ bus: status.type }, "bus status"),
-      onError: (fault) => log.warn({ bus: fault.kind, subject: fault.subject }, "bus fault"),
+      ...busLogHooks(log),
     });
     closers.push(["bus", () => bus.drain()]);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { type Bus, openBus } from "@sip-platform/bus";
+import { type Bus, busLogHooks, openBus } from "@sip-platform/bus";
 import { configOrExit, redact } from "@sip-platform/config";
 import type { DigestAlgorithm } from "@sip-platform/sip";
 import { pino } from "pino";
@@ -18,8 +18,7 @@ async function main(): Promise<void> {
     natsUrl: config.NATS_URL,
     prefix: config.NATS_SUBJECT_PREFIX,
     name: edgeId,
-    onStatus: (s) => log.info({ bus: s.type }, "bus status"),
-    onError: (f) => log.warn({ kind: f.kind, subject: f.subject, err: f.error }, "bus fault"),
+    ...busLogHooks(log),
   });
   const edge = await startEdgeProxy({
     bus,

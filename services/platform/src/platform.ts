@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { startAdminApi } from "@sip-platform/admin-api";
 import { type BindingStore, openBindingStore } from "@sip-platform/bindings";
-import { type Bus, openBus } from "@sip-platform/bus";
+import { type Bus, busLogHooks, openBus } from "@sip-platform/bus";
 import { startCallRecordWriter } from "@sip-platform/call-records";
 import { createRepository, type Database, EMBEDDED_DATABASE_URL, openDatabase } from "@sip-platform/db";
 import { startEdgeProxy, startRedirectListener } from "@sip-platform/edge-proxy";
@@ -50,8 +50,7 @@ export async function startPlatform(config: PlatformConfig, log: Logger): Promis
       ...(config.NATS_URL ? { natsUrl: config.NATS_URL } : {}),
       prefix: config.NATS_SUBJECT_PREFIX,
       name: `platform-${process.pid}`,
-      onStatus: (s) => log.info({ bus: s.type }, "bus status"),
-      onError: (f) => log.warn({ kind: f.kind, subject: f.subject, err: f.error }, "bus fault"),
+      ...busLogHooks(log),
     });
     closers.push(() => bus.close());
 

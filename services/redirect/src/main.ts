@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { openBus } from "@sip-platform/bus";
+import { busLogHooks, openBus } from "@sip-platform/bus";
 import { configOrExit, redact } from "@sip-platform/config";
 import { pino } from "pino";
 import { loadRedirectConfig } from "./config.js";
@@ -14,8 +14,7 @@ async function main(): Promise<void> {
     natsUrl: config.NATS_URL,
     prefix: config.NATS_SUBJECT_PREFIX,
     name: `redirect-${process.pid}`,
-    onStatus: (s) => log.info({ bus: s.type }, "bus status"),
-    onError: (f) => log.warn({ kind: f.kind, subject: f.subject, err: f.error }, "bus fault"),
+    ...busLogHooks(log),
   });
   const running = await startRedirect({ bus, trustedCidrs: config.TRUSTED_CIDRS, log });
   const stop = async (signal: string) => {

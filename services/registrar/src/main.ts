@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { openBindingStore } from "@sip-platform/bindings";
-import { openBus } from "@sip-platform/bus";
+import { busLogHooks, openBus } from "@sip-platform/bus";
 import {
   CLUSTER_SECRET,
   configOrExit,
@@ -42,8 +42,7 @@ async function main(): Promise<void> {
     natsUrl: config.NATS_URL,
     prefix: config.NATS_SUBJECT_PREFIX,
     name: `registrar-${process.pid}`,
-    onStatus: (s) => log.info({ bus: s.type }, "bus status"),
-    onError: (f) => log.warn({ kind: f.kind, subject: f.subject, err: f.error }, "bus fault"),
+    ...busLogHooks(log),
   });
   const running = await startRegistrar({
     bus,
