@@ -277,7 +277,8 @@ beforeAll(async () => {
   });
   let banner = "";
   const started = (async () => {
-    for await (const chunk of platform.stdout!) {
+    // Not destroyed on break: a closed pipe would make the platform's next log line fail with EPIPE.
+    for await (const chunk of platform.stdout!.iterator({ destroyOnReturn: false })) {
       banner += String(chunk);
       if (banner.includes("Admin token")) return;
     }

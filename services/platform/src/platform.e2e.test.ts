@@ -52,10 +52,12 @@ beforeAll(async () => {
     stdio: ["ignore", "pipe", "inherit"],
   });
   let banner = "";
-  for await (const chunk of platform.stdout!) {
+  // Not destroyed on break: a closed pipe would make the platform's next log line fail with EPIPE.
+  for await (const chunk of platform.stdout!.iterator({ destroyOnReturn: false })) {
     banner += String(chunk);
     if (banner.includes("Admin token")) break;
   }
+  platform.stdout!.resume(); // keep draining: a full pipe would block the platform's writes
   for (const m of banner.matchAll(/(udp|tcp|ws) 127\.0\.0\.1:(\d+)/g)) sip[m[1]!] = Number(m[2]);
   admin = /Admin API: (http:\/\/\S+)/.exec(banner)?.[1] ?? "";
   expect(admin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
